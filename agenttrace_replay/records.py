@@ -1,0 +1,71 @@
+"""Plain records passed between the importers, the database layer and the checkpoint code.
+
+Importers produce `TraceBundle`s; the database layer writes and reads them. Timestamps are
+timezone-aware UTC datetimes. `input`, `output`, `metadata`, `config` and `attributes` are
+JSON-compatible Python values in the normalised shapes of docs/messages.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SPAN_KINDS = ("llm_call", "tool_call", "agent_message", "checkpoint", "handoff")
+TRACE_STATUSES = ("running", "completed", "failed", "timeout")
+SPAN_STATUSES = ("ok", "error", "timeout")
+
+
+@dataclass
+class TraceRecord:
+    trace_id: str
+    name: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    status: str = "completed"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    total_tokens: int = 0
+    total_cost_usd: float = 0.0
+    total_latency_ms: float | None = None
+    agent_count: int = 0
+
+
+@dataclass
+class AgentRecord:
+    agent_id: str
+    trace_id: str
+    name: str
+    role: str | None = None
+    model: str | None = None
+    framework: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SpanRecord:
+    span_id: str
+    trace_id: str
+    name: str
+    parent_span_id: str | None = None
+    agent_id: str | None = None
+    kind: str | None = None  # one of SPAN_KINDS or None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    status: str = "ok"
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TraceBundle:
+    """One trace with its agents and spans, as an importer yields it."""
+
+    trace: TraceRecord
+    agents: list[AgentRecord] = field(default_factory=list)
+    spans: list[SpanRecord] = field(default_factory=list)
