@@ -1,0 +1,102 @@
+"""Database access: the pool, codecs, named queries and the embedded server.
+
+All SQL lives in ``queries.sql`` and ``migrations/``; the project's tables are in their own
+schema (default ``agenttrace``), so SQL names them as ``{schema}.table``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import asyncpg
+
+from agenttrace_replay.config import Settings, redact_url, validate_schema, DEFAULT_SCHEMA
+from agenttrace_replay.db.codecs import ensure_codecs, init_connection
+from agenttrace_replay.db.queries import Queries, queries_for
+from agenttrace_replay.errors import DatabaseUnavailable, InvalidInput
+
+CONNECT_TIMEOUT = 5.0
+
+__all__ = ["Database", "connect", "create_pool", "init_connection"]
+
+
+class Database:
+    """A pool plus the schema its tables live in. Accepts a pool the caller created."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA, *, owned: bool = False) -> None:
+        self.pool = pool
+        self.schema = validate_schema(schema)
+        self.q: Queries = queries_for(self.schema)
+        self._owned = owned
+
+    @classmethod
+    def wrap(cls, pool_or_db: "asyncpg.Pool | Database", schema: str | None = None) -> "Database":
+        if isinstance(pool_or_db, Database):
+            return pool_or_db
+        return cls(pool_or_db, schema or DEFAULT_SCHEMA)
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn:
+            await ensure_codecs(conn)
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.acquire() as conn:
+            async with conn.transaction():
+                yield conn
+
+    async def close(self) -> None:
+        if self._owned:
+            await self.pool.close()
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> asyncpg.Pool:
+    """A pool with the JSON codecs on every connection; errors name the URL without password."""
+    try:
+        return await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, init=init_connection, timeout=CONNECT_TIMEOUT
+        )
+    except (ValueError, asyncpg.ClientConfigurationError) as exc:
+        raise InvalidInput(f"invalid database URL '{redact_url(url)}': {exc}.") from exc
+    except asyncpg.InvalidCatalogNameError as exc:
+        raise DatabaseUnavailable(f"database in '{redact_url(url)}' does not exist.", "Create it or fix the URL.") from exc
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:
+        raise DatabaseUnavailable(f"cannot log in to {redact_url(url)}: {exc}.", "Check the user and password.") from exc
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {redact_url(url)}: {reason}.",
+            "Check that the server runs and the URL is right (--db, AGENTTRACE_DATABASE_URL or the config file).",
+        ) from exc
+
+
+async def connect(settings: Settings, *, migrate: bool = True, max_size: int = 4) -> Database:
+    """Open the database the settings point at; the embedded one is started and migrated."""
+    from agenttrace_replay.db import migrations
+
+    if settings.embedded:
+        from agenttrace_replay.db.embedded import ensure_server
+
+        url = await asyncio.to_thread(ensure_server, settings.data_dir)
+    else:
+        url = settings.database_url or ""
+    pool = await create_pool(url, max_size=max_size)
+    db = Database(pool, settings.schema, owned=True)
+    try:
+        if settings.embedded and migrate:
+            await migrations.migrate(db)
+        elif migrate:
+            await migrations.require_current(db)
+    except BaseException:
+        await pool.close()
+        raise
+    return db
+
+
+def pool_kwargs() -> dict[str, Any]:
+    """Keyword arguments for callers creating their own pool: ``asyncpg.create_pool(url, **pool_kwargs())``."""
+    return {"init": init_connection}

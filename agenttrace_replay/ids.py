@@ -1,0 +1,34 @@
+"""Short ids people can type, and resolving a unique prefix to a full id (as git does)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from agenttrace_replay.errors import AmbiguousId, NotFound
+
+
+def new_id(prefix: str) -> str:
+    """``prefix-`` plus 12 hex digits, e.g. ``chk-3f2a9c01b7de``."""
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching ids that start with ``prefix`` literally."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
+    """The one id that equals ``given`` or starts with it.
+
+    ``sql`` takes ($1 exact id, $2 LIKE pattern) and returns the exact match first.
+    """
+    if not given or not given.strip():
+        raise NotFound(f"empty {what} id.", hint)
+    rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
+    if not rows:
+        raise NotFound(f"no {what} '{given}'.", hint)
+    if rows[0] == given or len(rows) == 1:
+        return rows[0]
+    raise AmbiguousId(given, rows, what)

@@ -1,0 +1,196 @@
+"""Reading and writing traces: import (atomic, idempotent), list, show, export, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from agenttrace_replay import ids
+from agenttrace_replay.db import Database
+from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.records import (
+    SPAN_KINDS,
+    SPAN_STATUSES,
+    TRACE_STATUSES,
+    AgentRecord,
+    SpanRecord,
+    TraceBundle,
+    TraceRecord,
+)
+
+AGENT_COLUMNS = ("trace_id", "agent_id", "name", "role", "model", "framework", "config")
+SPAN_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "agent_id", "name", "kind", "start_time", "end_time",
+    "status", "model", "input_tokens", "output_tokens", "cost_usd", "input", "output", "error", "attributes",
+)
+TRACE_HINT = "List traces with: agenttrace-replay trace list"
+
+
+@dataclass
+class ImportResult:
+    """What one import wrote: trace ids imported, skipped (already there) and span count."""
+
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    spans: int = 0
+
+    def add(self, other: "ImportResult") -> None:
+        self.imported += other.imported
+        self.skipped += other.skipped
+        self.replaced += other.replaced
+        self.spans += other.spans
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "traces": len(self.imported),
+            "spans": self.spans,
+            "skipped": len(self.skipped),
+            "replaced": len(self.replaced),
+            "imported_ids": self.imported,
+            "skipped_ids": self.skipped,
+        }
+
+
+def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
+    """Bundles from the text of an OTLP/JSON, OTLP JSON Lines or native export file."""
+    head = text.lstrip()[:200]
+    if not head:
+        raise InvalidInput(f"{source}: the file is empty.", "Give an OTLP/JSON or agenttrace-replay export file.")
+    try:
+        if '"format"' in head and '"agenttrace-replay"' in head:
+            import json
+
+            from agenttrace_replay.importers.native import parse_native
+
+            try:
+                document = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}).") from exc
+            bundles = parse_native(document)
+        else:
+            from agenttrace_replay.importers.otlp import parse_otlp
+
+            bundles = parse_otlp(text)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{source}: {exc.message}", exc.hint or "Nothing was imported from it.") from exc
+    for bundle in bundles:
+        validate_bundle(bundle, source)
+    return bundles
+
+
+def validate_bundle(bundle: TraceBundle, source: str) -> None:
+    """Checks the database would otherwise reject mid-import, as clear messages."""
+    trace = bundle.trace
+    where = f"{source}: trace {trace.trace_id}"
+    if trace.status not in TRACE_STATUSES:
+        raise InvalidInput(f"{where}: status {trace.status!r} is not one of {', '.join(TRACE_STATUSES)}.")
+    seen: set[str] = set()
+    for span in bundle.spans:
+        if not span.span_id:
+            raise InvalidInput(f"{where}: a span has no span_id.")
+        if span.span_id in seen:
+            raise InvalidInput(f"{where}: span id {span.span_id} appears twice.")
+        seen.add(span.span_id)
+        if span.kind is not None and span.kind not in SPAN_KINDS:
+            raise InvalidInput(f"{where}: span {span.span_id} has unknown kind {span.kind!r}.")
+        if span.status not in SPAN_STATUSES:
+            raise InvalidInput(f"{where}: span {span.span_id} has unknown status {span.status!r}.")
+    agent_ids = [a.agent_id for a in bundle.agents]
+    if len(agent_ids) != len(set(agent_ids)):
+        raise InvalidInput(f"{where}: an agent id appears twice.")
+
+
+async def import_bundles(
+    db: Database,
+    bundles: list[TraceBundle],
+    *,
+    replace: bool = False,
+    on_trace: Callable[[TraceBundle], None] | None = None,
+) -> ImportResult:
+    """Write the bundles in one transaction. Traces already present are skipped unless ``replace``."""
+    result = ImportResult()
+    async with db.transaction() as conn:
+        if replace:
+            trace_ids = [b.trace.trace_id for b in bundles]
+            deleted = await conn.fetch(db.q.delete_traces, trace_ids)
+            result.replaced = [r[0] for r in deleted]
+        for bundle in bundles:
+            t = bundle.trace
+            inserted = await conn.fetchval(
+                db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {},
+                t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
+            )
+            if inserted is None:
+                result.skipped.append(t.trace_id)
+            else:
+                if bundle.agents:
+                    await conn.copy_records_to_table(
+                        "agents", schema_name=db.schema, columns=AGENT_COLUMNS,
+                        records=[(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents],
+                    )
+                if bundle.spans:
+                    await conn.copy_records_to_table(
+                        "spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=[_span_row(s) for s in bundle.spans],
+                    )
+                result.imported.append(t.trace_id)
+                result.spans += len(bundle.spans)
+            if on_trace:
+                on_trace(bundle)
+    return result
+
+
+def _span_row(s: SpanRecord) -> tuple[Any, ...]:
+    return (
+        s.trace_id, s.span_id, s.parent_span_id, s.agent_id, s.name, s.kind, s.start_time, s.end_time,
+        s.status, s.model, s.input_tokens, s.output_tokens, s.cost_usd, s.input, s.output, s.error,
+        s.attributes or {},
+    )
+
+
+async def resolve_trace_id(db: Database, given: str, conn: Any = None) -> str:
+    if conn is None:
+        async with db.acquire() as conn:
+            return await ids.resolve(conn, db.q.trace_ids_matching, given, "trace", TRACE_HINT)
+    return await ids.resolve(conn, db.q.trace_ids_matching, given, "trace", TRACE_HINT)
+
+
+async def list_traces(
+    db: Database, *, name: str | None = None, status: str | None = None, since: datetime | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    if status is not None and status not in TRACE_STATUSES:
+        raise InvalidInput(f"unknown status {status!r}.", f"Use one of: {', '.join(TRACE_STATUSES)}.")
+    if limit < 1:
+        raise InvalidInput("--limit must be at least 1.")
+    async with db.acquire() as conn:
+        rows = await conn.fetch(db.q.list_traces, name, status, since, limit)
+    return [dict(r) for r in rows]
+
+
+async def get_trace(db: Database, trace_id: str) -> TraceBundle:
+    """The whole trace (a unique id prefix is enough); spans in execution order."""
+    async with db.acquire() as conn:
+        full_id = await resolve_trace_id(db, trace_id, conn)
+        row = await conn.fetchrow(db.q.get_trace, full_id)
+        agents = await conn.fetch(db.q.get_agents, full_id)
+        spans = await conn.fetch(db.q.get_spans, full_id)
+    return TraceBundle(
+        TraceRecord(**dict(row)),
+        [AgentRecord(**dict(a)) for a in agents],
+        [SpanRecord(**dict(s)) for s in spans],
+    )
+
+
+async def export_traces(db: Database, trace_ids: list[str]) -> str:
+    from agenttrace_replay.importers.native import dumps
+
+    return dumps([await get_trace(db, t) for t in trace_ids])
+
+
+async def delete_trace(db: Database, trace_id: str) -> str:
+    """Delete a trace with its agents, spans, checkpoints and replays, in one transaction."""
+    async with db.transaction() as conn:
+        full_id = await resolve_trace_id(db, trace_id, conn)
+        await conn.execute(db.q.delete_trace, full_id)
+    return full_id

@@ -1,0 +1,93 @@
+"""Test harness: one embedded PostgreSQL per session, a fresh database per test.
+
+The schema is migrated once into a template database; each test gets a copy made with
+``CREATE DATABASE ... TEMPLATE``, which takes milliseconds. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from agenttrace_replay.config import Settings
+from agenttrace_replay.db import Database, create_pool, migrations
+from agenttrace_replay.db.embedded import ensure_server, stop_server
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+TEMPLATE = "agenttrace_template"
+_counter = itertools.count()
+
+
+def _with_database(server_url: str, dbname: str) -> str:
+    # server_url looks like postgresql://postgres@/postgres?host=/socket/dir&port=N
+    head, _, query = server_url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{dbname}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    env = os.environ.get("AGENTTRACE_TEST_DATA_DIR")
+    return Path(env) if env else tmp_path_factory.mktemp("agenttrace-data")
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_data_dir: Path):
+    url = ensure_server(pg_data_dir)
+
+    async def make_template() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        finally:
+            await conn.close()
+        pool = await create_pool(_with_database(url, TEMPLATE), max_size=1)
+        try:
+            await migrations.migrate(Database(pool))
+        finally:
+            await pool.close()
+
+    asyncio.run(make_template())
+    yield url
+    if not os.environ.get("AGENTTRACE_TEST_DATA_DIR"):
+        stop_server(pg_data_dir)
+
+
+@pytest.fixture
+def db_url(pg_server: str) -> str:
+    """The URL of a fresh, migrated database for this test only."""
+    name = f"test_{os.getpid()}_{next(_counter)}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(pg_server)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
+    yield _with_database(pg_server, name)
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def db(db_url: str):
+    pool = await create_pool(db_url)
+    database = Database(pool, owned=True)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, data_dir=tmp_path / "data", source="flag")
