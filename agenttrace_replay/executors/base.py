@@ -147,7 +147,7 @@ def get_executor(name: str) -> Executor:
         except Exception as exc:  # a broken plugin must not crash the CLI
             raise ExecutorError(
                 f"cannot load executor '{name}' from entry point '{ep.value}': "
-                f"{_one_line(exc)}.",
+                f"{one_line(exc)}.",
                 "Check that the package providing it is installed and importable.",
             ) from exc
         if not callable(fn):
@@ -164,7 +164,7 @@ def _load_target(name: str, target: str, what: str) -> Any:
     try:
         return getattr(importlib.import_module(module_name), attr)
     except Exception as exc:
-        raise ExecutorError(f"cannot load {what} '{name}' ({target}): {_one_line(exc)}.") from exc
+        raise ExecutorError(f"cannot load {what} '{name}' ({target}): {one_line(exc)}.") from exc
 
 
 def resolve_executor_name(explicit: str | None, dry_run: bool, framework: str | None) -> str:
@@ -253,6 +253,6 @@ def _describe(fn: Any) -> str:
     return f"{module}:{qualname}"
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

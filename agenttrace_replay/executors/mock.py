@@ -14,7 +14,10 @@ from typing import Any
 
 from agenttrace_replay.executors.base import apply_query_convention, span_kind
 
-NOTE = "dry run: the mock executor produced a deterministic stand-in output; no model or tool was called."
+NOTE = (
+    "dry run: the mock executor made a deterministic stand-in output; "
+    "no model or tool was called."
+)
 
 
 def _digest(input: Any, overrides: dict[str, Any] | None) -> str:

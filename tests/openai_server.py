@@ -1,0 +1,169 @@
+"""A small local server that speaks the OpenAI Chat Completions protocol.
+
+The openai executor is tested against a real HTTP server rather than a mocked client, so
+the request really goes through httpx, JSON encoding and status handling. Replies are a pure
+function of the request:
+
+- offered tools and the last user message names one of them: call that tool, with every
+  required string parameter set to the user's message;
+- last message is a tool result: answer "Tool said: <result>";
+- otherwise: answer "Echo: <last user message>".
+
+Every request is recorded (path, headers, JSON body) so tests can assert what was sent, and
+`fail_next(status, message)` makes the next request fail with an OpenAI-style error body.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class OpenAIServer:
+    """Start with `start()` (or as a context manager); `base_url` ends in /v1."""
+
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _failures: list[tuple[int, str]] = field(default_factory=list)
+    _httpd: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def fail_next(self, status: int, message: str) -> None:
+        self._failures.append((status, message))
+
+    def start(self) -> OpenAIServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"null")
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                server.requests.append(
+                    RecordedRequest(self.path, {k: v for k, v in self.headers.items()}, body)
+                )
+                if server._failures:
+                    status, message = server._failures.pop(0)
+                    self._send(status, _error(message, status))
+                elif self.path.rstrip("/") != "/v1/chat/completions":
+                    self._send(404, _error(f"no route {self.path}", 404))
+                elif not isinstance(body, dict) or not body.get("model"):
+                    self._send(400, _error("you must provide a model parameter", 400))
+                else:
+                    self._send(200, completion(body))
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> OpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _error(message: str, status: int) -> dict[str, Any]:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def _words(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+def completion(body: dict[str, Any]) -> dict[str, Any]:
+    """The response a deterministic model gives to a request body."""
+    messages = body.get("messages") or []
+    last = messages[-1] if messages else {"role": "user", "content": ""}
+    question = next(
+        (_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
+    )
+    message: dict[str, Any] = {"role": "assistant", "content": None}
+    finish_reason = "stop"
+    tool = None
+    if last.get("role") == "user":
+        for offered in body.get("tools") or []:
+            function = offered.get("function") or {}
+            if function.get("name") and function["name"] in question:
+                tool = function
+                break
+    if tool is not None:
+        required = (tool.get("parameters") or {}).get("required") or []
+        arguments = {name: question for name in required}
+        call_id = f"call_{zlib.crc32(question.encode()):08x}"
+        message["tool_calls"] = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": tool["name"], "arguments": json.dumps(arguments)},
+            }
+        ]
+        finish_reason = "tool_calls"
+    elif last.get("role") == "tool":
+        message["content"] = f"Tool said: {_text(last.get('content'))}"
+    else:
+        message["content"] = f"Echo: {question}"
+    prompt_tokens = sum(_words(_text(m.get("content"))) for m in messages)
+    completion_tokens = _words(message["content"] or json.dumps(message.get("tool_calls")))
+    return {
+        "id": f"chatcmpl-{zlib.crc32(json.dumps(body, sort_keys=True).encode()):08x}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
