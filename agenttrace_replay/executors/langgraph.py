@@ -1,0 +1,456 @@
+"""The langgraph executor: re-run a real LangGraph graph from a checkpoint's state.
+
+A replay must not start the graph over when the checkpoint is mid-run: the steps before
+it are history, not something to redo (they may call paid models or have side effects).
+LangGraph's own time travel does exactly this. On a fresh thread of a private in-memory
+checkpointer, `update_state(..., as_node=P)` records the checkpoint's conversation as if
+node P had just written it; LangGraph then follows P's edges, so `invoke(None)` runs the
+node the recorded span was in, and everything after it, and nothing before it.
+
+LangGraph is imported only when this executor runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from agenttrace_replay.errors import ExecutorError
+from agenttrace_replay.executors.base import apply_query_convention, one_line
+
+START = "__start__"
+END = "__end__"
+INSTALL_HINT = "Install it with: pip install 'agenttrace-replay[langgraph]'."
+
+
+@dataclass
+class ResumePlan:
+    node: str | None  # the node that runs next; None: from START
+    history: list[dict[str, Any]]  # normalised conversation at the checkpoint
+    recorded_history: list[dict[str, Any]]  # the same, as recorded (no user changes)
+    as_node: str | None = None  # whose edges lead to `node`; None: invoke from START
+
+
+# --- messages: normalised (docs/messages.md) <-> LangChain ----------------------------
+
+_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant",
+          "system": "system", "developer": "system", "tool": "tool", "function": "tool"}
+_CLASS_ROLES = {"HumanMessage": "user", "AIMessage": "assistant", "SystemMessage": "system",
+                "ToolMessage": "tool", "HumanMessageChunk": "user",
+                "AIMessageChunk": "assistant", "SystemMessageChunk": "system",
+                "ToolMessageChunk": "tool", "FunctionMessage": "tool"}
+
+
+def _content(value: Any) -> Any:
+    if isinstance(value, list):
+        if all(isinstance(p, str) or (isinstance(p, dict) and p.get("type") == "text")
+               for p in value):
+            return "".join(p if isinstance(p, str) else p.get("text", "") for p in value)
+        return value
+    return value
+
+
+def normalise_message(message: Any) -> dict[str, Any]:
+    """One message in any of the shapes LangChain serialises to, in the normalised shape.
+
+    Accepted: a normalised dict; `{"type": "ai", "data": {...}}` (message_to_dict, what
+    OpenInference records for graph state); `{"lc": 1, "id": [..., "AIMessage"],
+    "kwargs": {...}}` (dumpd); a flat `{"type": "ai", "content": ...}`; a `(role, text)`
+    pair; a plain string (a user message).
+    """
+    if isinstance(message, str):
+        return {"role": "user", "content": message}
+    if isinstance(message, list | tuple) and len(message) == 2:
+        return {"role": _ROLES.get(str(message[0]), str(message[0])), "content": message[1]}
+    if not isinstance(message, dict):
+        return {"role": "user", "content": json.dumps(message, default=str)}
+    if message.get("lc") == 1 and isinstance(message.get("kwargs"), dict):
+        class_name = (message.get("id") or [""])[-1]
+        fields = message["kwargs"]
+        role = _CLASS_ROLES.get(class_name) or _ROLES.get(str(fields.get("type")), "user")
+    elif isinstance(message.get("data"), dict) and "role" not in message:
+        fields = message["data"]
+        role = _ROLES.get(str(message.get("type") or fields.get("type")), "user")
+    elif "role" in message:
+        fields = message
+        role = _ROLES.get(str(message["role"]), str(message["role"]))
+    else:
+        fields = message
+        role = _ROLES.get(str(message.get("type")), "user")
+    if role == "user" and fields.get("role") and fields.get("type") == "chat":
+        role = _ROLES.get(str(fields["role"]), str(fields["role"]))
+    out: dict[str, Any] = {"role": role, "content": _content(fields.get("content"))}
+    calls = [_tool_call(c) for c in fields.get("tool_calls") or []]
+    if role == "assistant" and calls:
+        out["tool_calls"] = calls
+        if out["content"] in ("", []):
+            out["content"] = None
+    if role == "tool":
+        if fields.get("tool_call_id"):
+            out["tool_call_id"] = fields["tool_call_id"]
+        if fields.get("name"):
+            out["name"] = fields["name"]
+    return out
+
+
+def _tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    if "function" in call:  # OpenAI's shape
+        function = call.get("function") or {}
+        name, arguments = function.get("name"), function.get("arguments")
+    else:
+        name = call.get("name")
+        arguments = call.get("arguments", call.get("args"))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass
+    out = {"id": call.get("id"), "name": name, "arguments": arguments}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def to_langchain(message: dict[str, Any], id: str) -> Any:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+    role, content = message.get("role"), message.get("content")
+    if role == "assistant":
+        calls = [
+            {"id": c.get("id") or f"call_{i}", "name": c.get("name", ""),
+             "args": c["arguments"] if isinstance(c.get("arguments"), dict) else {},
+             "type": "tool_call"}
+            for i, c in enumerate(message.get("tool_calls") or [])
+        ]
+        return AIMessage(content=content or "", tool_calls=calls, id=id)
+    if role == "tool":
+        text = content if isinstance(content, str | list) else json.dumps(content)
+        return ToolMessage(content=text, tool_call_id=message.get("tool_call_id") or "",
+                           name=message.get("name"), id=id)
+    if role == "system":
+        return SystemMessage(content=content or "", id=id)
+    return HumanMessage(content=content if content is not None else "", id=id)
+
+
+def from_langchain(message: Any) -> dict[str, Any]:
+    fields = {
+        "type": getattr(message, "type", "human"),
+        "content": message.content,
+        "tool_calls": getattr(message, "tool_calls", None),
+        "tool_call_id": getattr(message, "tool_call_id", None),
+        "name": getattr(message, "name", None),
+        "role": getattr(message, "role", None),
+    }
+    return normalise_message({"data": fields, "type": fields["type"]})
+
+
+# --- loading the graph and planning where to resume ----------------------------------
+
+
+def graph_path(state: dict[str, Any], config: dict[str, Any]) -> str:
+    agent_config = (state.get("agent") or {}).get("config") or {}
+    path = (
+        config.get("graph")
+        or (config.get("settings") or {}).get("graph")
+        or agent_config.get("graph")
+    )
+    if not path:
+        raise ExecutorError(
+            "the langgraph executor needs to know which graph to run.",
+            "Pass --graph module:attr (e.g. myapp.agent:graph) or set 'graph' in the "
+            "config file.",
+        )
+    return str(path)
+
+
+def load_graph(path: str) -> Any:
+    """Import `module:attr` (or `path/to/file.py:attr`) and return a compiled graph."""
+    try:
+        from langgraph.graph import StateGraph
+        from langgraph.pregel import Pregel
+    except ImportError as exc:
+        raise ExecutorError("the langgraph executor needs LangGraph.", INSTALL_HINT) from exc
+    module_name, sep, attr = path.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ExecutorError(
+            f"graph path '{path}' is not of the form module:attr.",
+            "Pass --graph like myapp.agent:graph.",
+        )
+    try:
+        module = _import(module_name)
+    except Exception as exc:  # any failure while importing user code
+        raise ExecutorError(
+            f"cannot import graph '{path}': {one_line(exc)}.",
+            "Check --graph module:attr and PYTHONPATH.",
+        ) from exc
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ExecutorError(
+                f"cannot find graph '{path}': '{module_name}' has no attribute '{attr}'.",
+                "Check the name after ':' in --graph.",
+            )
+        target = getattr(target, part)
+    if isinstance(target, StateGraph):
+        target = target.compile()
+    elif callable(target) and not isinstance(target, Pregel):
+        try:
+            target = target()  # a factory such as build_graph
+        except Exception as exc:
+            raise ExecutorError(
+                f"graph factory '{path}' failed: {one_line(exc)}.",
+                "Point --graph at a compiled graph or a function taking no arguments.",
+            ) from exc
+    if not isinstance(target, Pregel):
+        raise ExecutorError(
+            f"'{path}' is a {type(target).__name__}, not a compiled LangGraph graph.",
+            "Point --graph at the result of StateGraph(...).compile().",
+        )
+    return target
+
+
+def _import(module_name: str) -> Any:
+    if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
+        file = os.path.abspath(module_name)
+        if not os.path.isfile(file):
+            raise ImportError(f"no such file {module_name}")
+        name = "agenttrace_replay_graph_" + uuid.uuid5(uuid.NAMESPACE_URL, file).hex
+        spec = importlib.util.spec_from_file_location(name, file)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: the project you stand in
+    return importlib.import_module(module_name)
+
+
+def private_copy(graph: Any) -> Any:
+    """The graph with its own InMemorySaver and without static breakpoints.
+
+    Always a private checkpointer: a replay must not write threads into the application's
+    own store, and a synchronous saver (SqliteSaver) would fail under `ainvoke`.
+    """
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    builder = getattr(graph, "builder", None)
+    if builder is not None and hasattr(builder, "compile"):
+        return builder.compile(
+            checkpointer=InMemorySaver(), store=graph.store, name=graph.name
+        )
+    return graph.copy(
+        {"checkpointer": InMemorySaver(), "interrupt_before_nodes": [],
+         "interrupt_after_nodes": []}
+    )
+
+
+def recorded_node(span: dict[str, Any]) -> str | None:
+    """The LangGraph node a span ran in, from OpenInference's `metadata` attribute."""
+    attributes = span.get("attributes") or {}
+    metadata = attributes.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    node = metadata.get("langgraph_node") if isinstance(metadata, dict) else None
+    node = node or attributes.get("metadata.langgraph_node") or attributes.get("langgraph_node")
+    return str(node) if node else None
+
+
+def _edges(graph: Any) -> list[tuple[str, str, bool]]:
+    return [(e.source, e.target, bool(e.conditional)) for e in graph.get_graph().edges]
+
+
+def _only_inputs(history: list[dict[str, Any]]) -> bool:
+    return all(m.get("role") in ("system", "user") for m in history)
+
+
+def plan_resume(
+    graph: Any, input: Any, state: dict[str, Any], settings: dict[str, Any]
+) -> ResumePlan:
+    span = state.get("span") or {}
+    kind = span.get("kind")
+    nodes = [n for n in graph.nodes if n != START]
+    node = settings.get("node") or recorded_node(span)
+    if kind == "tool_call":
+        history, recorded = _tool_history(input, state)
+        if node is None and "tools" in nodes:
+            node = "tools"
+    else:
+        history = _messages_of(apply_query_convention(input, kind), state)
+        recorded = _messages_of(state.get("input"), state)
+    if node is None and kind == "llm_call":
+        starts = [t for s, t, _ in _edges(graph) if s == START and t != END]
+        node = starts[0] if len(starts) == 1 else None
+    if node is None:
+        if kind == "tool_call":
+            raise ExecutorError(
+                "cannot tell which LangGraph node ran this tool call.",
+                "Set 'node' in the executor settings of the config file.",
+            )
+        return ResumePlan(None, history, recorded)
+    if node not in nodes:
+        raise ExecutorError(
+            f"the trace ran node '{node}', which this graph does not have "
+            f"(nodes: {', '.join(nodes)}).",
+            "Check that --graph names the graph that recorded this trace.",
+        )
+    edges = _edges(graph)
+    into = [(s, c) for s, t, c in edges if t == node and s != START]
+    from_start = any(s == START and t == node for s, t, _ in edges)
+    if from_start and (_only_inputs(history) or not into):
+        return ResumePlan(None, history, recorded)
+    if not into:
+        raise ExecutorError(
+            f"no edge of the graph leads to node '{node}', so it cannot be resumed there.",
+            "Set 'node' in the executor settings to the node that should run next.",
+        )
+    into.sort(key=lambda pair: pair[1])  # a fixed edge before a conditional one
+    return ResumePlan(node, history, recorded, as_node=into[0][0])
+
+
+def _messages_of(value: Any, state: dict[str, Any]) -> list[dict[str, Any]]:
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        return [normalise_message(m) for m in value["messages"]]
+    return [normalise_message(m) for m in state.get("messages") or []]
+
+
+def _tool_history(
+    input: Any, state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The conversation up to the assistant message that asked for this tool call.
+
+    The matching call's arguments are replaced by the (possibly modified) input's. Tool
+    results after that message are dropped: the tools node runs all of its calls again.
+    """
+    history = [normalise_message(m) for m in state.get("messages") or []]
+    input = input if isinstance(input, dict) else {}
+    call_id = input.get("call_id")
+    name = input.get("name")
+    for index in range(len(history) - 1, -1, -1):
+        calls = history[index].get("tool_calls") or []
+        match = next((c for c in calls if call_id and c.get("id") == call_id), None)
+        match = match or next((c for c in calls if not call_id and c.get("name") == name), None)
+        if history[index].get("role") == "assistant" and match is not None:
+            recorded = copy.deepcopy(history[: index + 1])
+            match["arguments"] = _arguments(input.get("arguments"), match.get("arguments"))
+            if name:
+                match["name"] = name
+            return history[: index + 1], recorded
+    raise ExecutorError(
+        f"the checkpoint's messages hold no assistant message calling tool "
+        f"'{name or call_id}'.",
+        "Replay from the checkpoint before the llm_call that requested it.",
+    )
+
+
+def _arguments(new: Any, recorded: Any) -> Any:
+    """Tool spans often record just the argument value; fit it to the recorded call."""
+    if isinstance(new, str):
+        try:
+            parsed = json.loads(new)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+        if isinstance(recorded, dict) and len(recorded) == 1:
+            return {next(iter(recorded)): new}
+    return new if new is not None else recorded
+
+
+def added_messages(run: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[Any]:
+    """The part of a whole run's messages that came after `history`.
+
+    System messages are not counted: nodes often add a prompt to the model's input that
+    never enters the graph state.
+    """
+    remaining = sum(1 for m in history if m.get("role") != "system")
+    rest = list(run)
+    while rest and (remaining > 0 or rest[0].get("role") == "system"):
+        if rest.pop(0).get("role") != "system":
+            remaining -= 1
+    return rest
+
+
+def shape(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    answers = [m for m in messages if m.get("role") == "assistant" and m.get("content")]
+    return {"messages": messages, "final_answer": answers[-1]["content"] if answers else None}
+
+
+def original_counterpart(config: dict[str, Any], plan: ResumePlan) -> Any:
+    for source in (config.get("run_output"), config.get("original_output")):
+        if isinstance(source, dict) and isinstance(source.get("messages"), list):
+            run = [normalise_message(m) for m in source["messages"]]
+            if source is config.get("run_output"):
+                run = added_messages(run, plan.recorded_history)
+            return shape(run)
+    return config.get("original_output")
+
+
+async def langgraph_executor(
+    input: Any,
+    state: dict[str, Any],
+    config: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    state, config = state or {}, config or {}
+    settings = config.get("settings") or {}
+    path = graph_path(state, config)
+    graph = private_copy(load_graph(path))
+    plan = plan_resume(graph, input, state, settings)
+    key = settings.get("messages_key", "messages")
+
+    ids = [f"replay-history-{i}-{uuid.uuid4().hex[:8]}" for i in range(len(plan.history))]
+    history = [to_langchain(m, id) for m, id in zip(plan.history, ids, strict=True)]
+    configurable = {**(settings.get("configurable") or {}), **(overrides or {})}
+    run_config: dict[str, Any] = {
+        "configurable": {**configurable, "thread_id": f"agenttrace-replay-{uuid.uuid4()}"},
+        "recursion_limit": int(settings.get("recursion_limit", 50)),
+    }
+    try:
+        if plan.as_node is None:
+            await graph.ainvoke({key: history}, run_config)
+        else:
+            await graph.aupdate_state(run_config, {key: history}, as_node=plan.as_node)
+            pending = (await graph.aget_state(run_config)).next
+            if plan.node not in pending:
+                raise ExecutorError(
+                    f"resuming as node '{plan.as_node}' leads to {list(pending)}, "
+                    f"not to '{plan.node}'.",
+                    "Set 'node' in the executor settings to the node that should run next.",
+                )
+            await graph.ainvoke(None, run_config)
+        final = await graph.aget_state(run_config)
+    except ExecutorError:
+        raise
+    except Exception as exc:
+        raise ExecutorError(
+            f"graph '{path}' failed during the replay: {type(exc).__name__}: {one_line(exc)}"
+        ) from exc
+
+    known = set(ids)
+    produced = [m for m in (final.values or {}).get(key, []) if getattr(m, "id", None) not in known]
+    messages = [from_langchain(m) for m in produced]
+    tokens = sum(
+        int((getattr(m, "usage_metadata", None) or {}).get("total_tokens") or 0) for m in produced
+    )
+    where = f"node '{plan.node}' (as if after '{plan.as_node}')" if plan.as_node else "START"
+    note = f"re-ran graph '{path}' from {where}"
+    if final.next:
+        note += f"; it stopped before {list(final.next)} (an interrupt)"
+    if overrides:
+        note += "; overrides were passed as configurable values, the graph decides their use"
+    return {
+        "output": shape(messages),
+        "original_output": original_counterpart(config, plan),
+        "tokens": tokens,
+        "executed": True,
+        "note": note,
+    }
