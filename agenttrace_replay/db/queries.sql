@@ -64,3 +64,88 @@ DELETE FROM {schema}.traces WHERE trace_id = $1 RETURNING trace_id
 -- name: count_rows
 SELECT (SELECT count(*) FROM {schema}.traces) AS traces,
        (SELECT count(*) FROM {schema}.spans) AS spans
+
+-- name: lock_trace
+SELECT pg_advisory_xact_lock(hashtextextended('agenttrace:' || $1, 0))
+
+-- name: trace_checkpoints
+SELECT checkpoint_id, span_id, step FROM {schema}.checkpoints WHERE trace_id = $1 ORDER BY step
+
+-- name: trace_checkpoint_lists
+SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
+FROM {schema}.checkpoint_lists l
+JOIN {schema}.checkpoints c ON c.checkpoint_id = l.checkpoint_id
+WHERE c.trace_id = $1
+
+-- name: insert_blobs
+INSERT INTO {schema}.blobs (hash, trace_id, value)
+SELECT h, $1, v FROM unnest($2::bytea[], $3::jsonb[]) AS t(h, v)
+ON CONFLICT DO NOTHING
+
+-- name: insert_checkpoints
+INSERT INTO {schema}.checkpoints
+    (checkpoint_id, trace_id, span_id, step, name, auto, span_kind, span_name, agent_id)
+SELECT id, $1, span_id, step, name, auto, kind, sname, agent
+FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[])
+    AS t(id, span_id, step, name, auto, kind, sname, agent)
+ON CONFLICT DO NOTHING
+
+-- name: insert_checkpoint_lists
+INSERT INTO {schema}.checkpoint_lists (checkpoint_id, list, base_checkpoint_id, base_list, keep, added)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bytea[])
+
+-- name: update_checkpoint_list
+UPDATE {schema}.checkpoint_lists
+SET base_checkpoint_id = $3, base_list = $4, keep = $5, added = $6
+WHERE checkpoint_id = $1 AND list = $2
+
+-- name: checkpoint_ids_matching
+(SELECT checkpoint_id FROM {schema}.checkpoints WHERE checkpoint_id = $1)
+UNION ALL
+(SELECT checkpoint_id FROM {schema}.checkpoints WHERE checkpoint_id LIKE $2 AND checkpoint_id <> $1 ORDER BY checkpoint_id LIMIT 11)
+
+-- name: restore_checkpoint
+WITH RECURSIVE chain AS (
+    SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
+    FROM {schema}.checkpoint_lists l WHERE l.checkpoint_id = $1
+  UNION
+    SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
+    FROM {schema}.checkpoint_lists l
+    JOIN chain c ON l.checkpoint_id = c.base_checkpoint_id AND l.list = c.base_list
+)
+SELECT c.checkpoint_id, c.trace_id, c.span_id, c.step, c.name, c.auto, c.span_kind, c.span_name,
+       c.agent_id, c.created_at, c.replay_count, c.last_replayed_at,
+       ch.ids, ch.lists, ch.bases, ch.base_lists, ch.keeps, ch.added
+FROM {schema}.checkpoints c,
+     LATERAL (SELECT array_agg(checkpoint_id) AS ids, array_agg(list) AS lists,
+                     array_agg(base_checkpoint_id) AS bases, array_agg(base_list) AS base_lists,
+                     array_agg(keep) AS keeps, array_agg(added) AS added FROM chain) ch
+WHERE c.checkpoint_id = $1
+
+-- name: get_blobs
+SELECT hash, value FROM {schema}.blobs WHERE trace_id = $1 AND hash = ANY($2::bytea[])
+
+-- name: list_checkpoints
+SELECT c.checkpoint_id, c.trace_id, c.span_id, c.step, c.name, c.auto, c.span_kind, c.span_name,
+       c.agent_id, a.name AS agent_name, c.created_at, c.replay_count, c.last_replayed_at
+FROM {schema}.checkpoints c
+LEFT JOIN {schema}.agents a ON a.trace_id = c.trace_id AND a.agent_id = c.agent_id
+WHERE c.trace_id = $1
+ORDER BY c.step
+
+-- name: checkpoint_trace
+SELECT trace_id FROM {schema}.checkpoints WHERE checkpoint_id = $1
+
+-- name: delete_checkpoint
+DELETE FROM {schema}.checkpoints WHERE checkpoint_id = $1
+
+-- name: set_checkpoint_name
+UPDATE {schema}.checkpoints SET name = $2 WHERE checkpoint_id = $1
+
+-- name: span_traces
+SELECT trace_id FROM {schema}.spans WHERE span_id = $1 ORDER BY trace_id LIMIT 5
+
+-- name: span_ids_matching
+(SELECT span_id FROM {schema}.spans WHERE trace_id = $1 AND span_id = $2)
+UNION ALL
+(SELECT span_id FROM {schema}.spans WHERE trace_id = $1 AND span_id LIKE $3 AND span_id <> $2 ORDER BY span_id LIMIT 11)

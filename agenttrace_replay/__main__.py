@@ -1,0 +1,3 @@
+from agenttrace_replay.cli.app import main
+
+main()

@@ -1,0 +1,270 @@
+"""Checkpoints: the agent's state just before a span, saved and restored.
+
+See docs/checkpoints.md for what a state holds and how it is stored. Library API::
+
+    manager = CheckpointManager(pool)
+    ids = await manager.auto_checkpoint_trace("trace-123")
+    state = await manager.restore(ids[0])
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from agenttrace_replay import ids as idlib
+from agenttrace_replay import storage, traces
+from agenttrace_replay.db import Database
+from agenttrace_replay.errors import InvalidInput, NotFound
+from agenttrace_replay.records import SPAN_KINDS
+from agenttrace_replay.state import SpanState, agent_info, build_states, span_info
+from agenttrace_replay.storage import ListRow, ListStore, digest
+
+DEFAULT_KINDS = ("llm_call", "tool_call", "handoff", "checkpoint")
+CHECKPOINT_HINT = "List checkpoints with: agenttrace-replay checkpoint list TRACE"
+# Lists whose candidates for a shared prefix are the predecessor's lists of the same name and
+# the lists named here (an LLM call's prompt usually repeats the agent's history).
+_ALSO_TRY = {"input_messages": ("messages",), "messages": ("input_messages",)}
+
+
+def checkpoint_id_for(trace_id: str, span_id: str) -> str:
+    """A stable id: the same trace and span give the same checkpoint id in any database."""
+    return "chk-" + hashlib.blake2b(f"{trace_id}\x00{span_id}".encode(), digest_size=6).hexdigest()
+
+
+@dataclass
+class Checkpoint:
+    checkpoint_id: str
+    trace_id: str
+    span_id: str
+    step: int
+    name: str | None = None
+    auto: bool = False
+    span_kind: str | None = None
+    span_name: str | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    created_at: datetime | None = None
+    replay_count: int = 0
+    last_replayed_at: datetime | None = None
+    state: dict[str, Any] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "state"}
+        if self.state is not None:
+            data["state"] = self.state
+        return data
+
+
+def _parts(state: SpanState) -> dict[str, list[Any]]:
+    """The state as lists of JSON values to store, by list name."""
+    inp = state.span.input
+    lists: dict[str, list[Any]] = {
+        "span": [span_info(state.span, state.parent_chain)],
+        "agent": [agent_info(state.agent)],
+        "messages": state.messages,
+        "completed": state.completed,
+    }
+    if isinstance(inp, dict) and isinstance(inp.get("messages"), list):
+        lists["input"] = [{k: v for k, v in inp.items() if k != "messages"}]
+        lists["input_messages"] = inp["messages"]
+    else:
+        lists["input"] = [inp]
+    return lists
+
+
+class CheckpointManager:
+    """Create, read and delete checkpoints. Accepts an asyncpg pool or a `Database`."""
+
+    def __init__(self, db_pool: Any, schema: str | None = None) -> None:
+        self.db = Database.wrap(db_pool, schema)
+
+    # --- ids ---------------------------------------------------------------------------
+    async def resolve_id(self, checkpoint_id: str, conn: Any = None) -> str:
+        if conn is None:
+            async with self.db.acquire() as conn:
+                return await idlib.resolve(conn, self.db.q.checkpoint_ids_matching, checkpoint_id, "checkpoint", CHECKPOINT_HINT)
+        return await idlib.resolve(conn, self.db.q.checkpoint_ids_matching, checkpoint_id, "checkpoint", CHECKPOINT_HINT)
+
+    async def _resolve_span(self, conn: Any, trace_id: str, span_id: str) -> str:
+        q = self.db.q
+        rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
+        if rows and (rows[0] == span_id or len(rows) == 1):
+            return rows[0]
+        if rows:
+            from agenttrace_replay.errors import AmbiguousId
+
+            raise AmbiguousId(span_id, rows, "span")
+        others = [r[0] for r in await conn.fetch(q.span_traces, span_id)]
+        if others:
+            raise InvalidInput(
+                f"span {span_id} belongs to trace {', '.join(others)}, not to trace {trace_id}.",
+                f"Use: agenttrace-replay checkpoint create {others[0]} --span {span_id}",
+            )
+        raise NotFound(f"no span '{span_id}' in trace {trace_id}.", f"See its spans with: agenttrace-replay trace show {trace_id}")
+
+    # --- creating ----------------------------------------------------------------------
+    async def auto_checkpoint_trace(self, trace_id: str, kinds: Iterable[str] | None = None) -> list[str]:
+        """One checkpoint before every span of the given kinds, in execution order.
+
+        Idempotent: existing checkpoints are kept and their ids returned; concurrent runs on
+        one trace are serialised by an advisory lock, so they produce one set.
+        """
+        wanted_kinds = tuple(kinds) if kinds else DEFAULT_KINDS
+        unknown = [k for k in wanted_kinds if k not in SPAN_KINDS]
+        if unknown:
+            raise InvalidInput(f"unknown span kind(s): {', '.join(unknown)}.", f"Use: {', '.join(SPAN_KINDS)}.")
+        bundle = await traces.get_trace(self.db, trace_id)
+        span_ids = [s.span_id for s in bundle.spans if s.kind in wanted_kinds]
+        if not span_ids:
+            return []
+        return await self._create(bundle, span_ids, auto=True)
+
+    async def create_checkpoint(self, trace_id: str, span_id: str, name: str | None = None) -> str:
+        """A checkpoint before one span; an existing checkpoint there is returned (and renamed)."""
+        async with self.db.acquire() as conn:
+            full_trace = await traces.resolve_trace_id(self.db, trace_id, conn)
+            full_span = await self._resolve_span(conn, full_trace, span_id)
+        bundle = await traces.get_trace(self.db, full_trace)
+        (checkpoint_id,) = await self._create(bundle, [full_span], auto=False, name=name)
+        return checkpoint_id
+
+    async def _create(self, bundle: Any, span_ids: list[str], *, auto: bool, name: str | None = None) -> list[str]:
+        trace_id = bundle.trace.trace_id
+        q = self.db.q
+        async with self.db.transaction() as conn:
+            await conn.execute(q.lock_trace, trace_id)
+            existing = {r["span_id"]: (r["checkpoint_id"], r["step"]) for r in await conn.fetch(q.trace_checkpoints, trace_id)}
+            missing = [s for s in span_ids if s not in existing]
+            if missing:
+                rows = [ListRow(**dict(r)) for r in await conn.fetch(q.trace_checkpoint_lists, trace_id)] if existing else []
+                new = self._encode(bundle, missing, existing, ListStore(rows), auto=auto, name=name)
+                await self._insert(conn, trace_id, *new)
+                existing.update({c.span_id: (c.checkpoint_id, c.step) for c in new[0]})
+            elif name is not None:
+                for span_id in span_ids:
+                    await conn.execute(q.set_checkpoint_name, existing[span_id][0], name)
+        return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])]
+
+    def _encode(
+        self, bundle: Any, span_ids: list[str], existing: dict[str, tuple[str, int]], store: ListStore, *, auto: bool, name: str | None
+    ) -> tuple[list[Checkpoint], dict[bytes, Any], list[ListRow]]:
+        trace_id = bundle.trace.trace_id
+        states = build_states(bundle, span_ids)
+        # every checkpoint of the trace by step, to find each new one's predecessors
+        by_step: list[tuple[int, str]] = sorted((step, cid) for cid, step in existing.values())
+        agent_of = {s.span_id: s.agent_id for s in bundle.spans}
+        agent_by_cp = {cid: agent_of.get(sid) for sid, (cid, _step) in existing.items()}
+        blobs: dict[bytes, Any] = {}
+        rows: list[ListRow] = []
+        created: list[Checkpoint] = []
+
+        for st in states:
+            cid = checkpoint_id_for(trace_id, st.span.span_id)
+            pos = bisect.bisect_left(by_step, (st.step, ""))
+            previous = by_step[pos - 1][1] if pos else None
+            same_agent = next((c for _s, c in reversed(by_step[:pos]) if agent_by_cp.get(c) == st.span.agent_id), None)
+            lists = _parts(st)
+            for list_name, values in lists.items():
+                hashes = []
+                for value in values:
+                    h = digest(value)
+                    blobs.setdefault(h, value)
+                    hashes.append(h)
+                candidates = []
+                for base in dict.fromkeys(c for c in (same_agent, previous) if c):
+                    candidates.append((base, list_name))
+                    candidates += [(base, other) for other in _ALSO_TRY.get(list_name, ())]
+                candidates += [(cid, other) for other in _ALSO_TRY.get(list_name, ()) if (cid, other) in store.rows]
+                rows.append(store.encode(cid, list_name, hashes, candidates))
+            agent_by_cp[cid] = st.span.agent_id
+            bisect.insort(by_step, (st.step, cid))
+            created.append(Checkpoint(
+                checkpoint_id=cid, trace_id=trace_id, span_id=st.span.span_id, step=st.step, name=name, auto=auto,
+                span_kind=st.span.kind, span_name=st.span.name, agent_id=st.span.agent_id,
+            ))
+        return created, blobs, rows
+
+    async def _insert(self, conn: Any, trace_id: str, created: list[Checkpoint], blobs: dict[bytes, Any], rows: list[ListRow]) -> None:
+        q = self.db.q
+        await conn.execute(q.insert_blobs, trace_id, list(blobs), list(blobs.values()))
+        await conn.execute(
+            q.insert_checkpoints, trace_id,
+            [c.checkpoint_id for c in created], [c.span_id for c in created], [c.step for c in created],
+            [c.name for c in created], [c.auto for c in created], [c.span_kind for c in created],
+            [c.span_name for c in created], [c.agent_id for c in created],
+        )
+        await conn.execute(
+            q.insert_checkpoint_lists,
+            [r.checkpoint_id for r in rows], [r.list for r in rows], [r.base_checkpoint_id for r in rows],
+            [r.base_list for r in rows], [r.keep for r in rows], [r.added for r in rows],
+        )
+
+    # --- reading -----------------------------------------------------------------------
+    async def restore(self, checkpoint_id: str) -> dict[str, Any]:
+        """The state saved at a checkpoint (two queries for a full id)."""
+        return (await self.get_checkpoint(checkpoint_id)).state or {}
+
+    async def get_checkpoint(self, checkpoint_id: str) -> Checkpoint:
+        q = self.db.q
+        async with self.db.acquire() as conn:
+            row = await conn.fetchrow(q.restore_checkpoint, checkpoint_id)
+            if row is None:
+                full = await self.resolve_id(checkpoint_id, conn)
+                row = await conn.fetchrow(q.restore_checkpoint, full)
+            store = ListStore(
+                ListRow(*fields) for fields in zip(row["ids"], row["lists"], row["bases"], row["base_lists"], row["keeps"], row["added"])
+            )
+            cid = row["checkpoint_id"]
+            lists = {name: store.value((cid, name)) for (c, name) in list(store.rows) if c == cid}
+            wanted = {h for hashes in lists.values() for h in hashes}
+            values = {r["hash"]: r["value"] for r in await conn.fetch(q.get_blobs, row["trace_id"], list(wanted))}
+        try:
+            resolved = {name: [values[h] for h in hashes] for name, hashes in lists.items()}
+        except KeyError as exc:  # pragma: no cover - only on a damaged database
+            raise NotFound(f"checkpoint {cid} refers to content that is missing from the database.") from exc
+        inp = resolved["input"][0] if resolved.get("input") else None
+        if "input_messages" in resolved:
+            inp = {**(inp or {}), "messages": resolved["input_messages"]}
+        span = resolved["span"][0]
+        checkpoint = Checkpoint(**{k: row[k] for k in (
+            "checkpoint_id", "trace_id", "span_id", "step", "name", "auto", "span_kind", "span_name", "agent_id",
+            "created_at", "replay_count", "last_replayed_at")})
+        agent = resolved["agent"][0]
+        checkpoint.agent_name = agent["name"] if agent else None
+        checkpoint.state = {
+            "checkpoint_id": cid,
+            "trace_id": row["trace_id"],
+            "step": row["step"],
+            "span": span,
+            "agent": agent,
+            "messages": resolved.get("messages", []),
+            "input": inp,
+            "completed": resolved.get("completed", []),
+        }
+        return checkpoint
+
+    async def list_checkpoints(self, trace_id: str) -> list[Checkpoint]:
+        async with self.db.acquire() as conn:
+            full = await traces.resolve_trace_id(self.db, trace_id, conn)
+            rows = await conn.fetch(self.db.q.list_checkpoints, full)
+        return [Checkpoint(**dict(r)) for r in rows]
+
+    # --- deleting ----------------------------------------------------------------------
+    async def delete_checkpoint(self, checkpoint_id: str) -> str:
+        """Delete a checkpoint and its replays; checkpoints stored against it are re-encoded."""
+        q = self.db.q
+        async with self.db.transaction() as conn:
+            full = await self.resolve_id(checkpoint_id, conn)
+            trace_id = await conn.fetchval(q.checkpoint_trace, full)
+            await conn.execute(q.lock_trace, trace_id)
+            store = ListStore(ListRow(**dict(r)) for r in await conn.fetch(q.trace_checkpoint_lists, trace_id))
+            changed = store.without(full)
+            # point dependants away first, then delete (the foreign key checks both steps)
+            for row in changed:
+                await conn.execute(q.update_checkpoint_list, row.checkpoint_id, row.list, row.base_checkpoint_id, row.base_list, row.keep, row.added)
+            await conn.execute(q.delete_checkpoint, full)
+        return full

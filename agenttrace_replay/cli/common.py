@@ -1,0 +1,125 @@
+"""What every command shares: settings from the global options, running the async core,
+turning errors into one line and an exit code, and writing data to stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, NoReturn, TypeVar
+
+import typer
+
+from agenttrace_replay.errors import AgentTraceError, ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agenttrace_replay.config import Settings
+    from agenttrace_replay.db import Database
+
+T = TypeVar("T")
+
+
+@dataclass
+class GlobalOptions:
+    db: str | None = None
+    config: str | None = None
+    debug: bool = False
+
+
+def options(ctx: typer.Context) -> GlobalOptions:
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, GlobalOptions) else GlobalOptions()
+
+
+def stdout() -> "Console":
+    from rich.console import Console
+
+    return Console(soft_wrap=False, highlight=False)
+
+
+def stderr() -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def fail(error: AgentTraceError, debug: bool = False) -> NoReturn:
+    if debug:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    sys.stderr.write(f"error: {error}\n")
+    raise typer.Exit(int(error.exit_code))
+
+
+def load(ctx: typer.Context) -> "Settings":
+    from agenttrace_replay.config import load_settings
+
+    opts = options(ctx)
+    return load_settings(opts.db, opts.config)
+
+
+def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Connect, run ``body(db)``, close; every core error becomes one line and its exit code."""
+
+    async def main() -> T:
+        from agenttrace_replay.db import connect
+
+        db = await connect(load(ctx), migrate=migrate)
+        try:
+            return await body(db)
+        finally:
+            await db.close()
+
+    return guarded(ctx, lambda: asyncio.run(main()))
+
+
+def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
+    debug = options(ctx).debug
+    try:
+        return fn()
+    except AgentTraceError as exc:
+        fail(exc, debug)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:  # an unexpected failure: one line, the traceback only with --debug
+        if debug:
+            raise
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)\n")
+        raise typer.Exit(int(ExitCode.ERROR)) from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; refuse without --yes when nobody can answer."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        sys.stderr.write("error: nothing deleted: standard input is not a terminal. Pass --yes to confirm.\n")
+        raise typer.Exit(int(ExitCode.USAGE))
+    if not typer.confirm(question, default=False, err=True):
+        sys.stderr.write("nothing deleted\n")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of text.")]
+YesFlag = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

@@ -1,0 +1,68 @@
+"""``db migrate`` and ``db status``."""
+
+from __future__ import annotations
+
+import typer
+
+from agenttrace_replay.cli.common import JsonFlag, load, print_json, run, stdout
+
+app = typer.Typer(help="Create or inspect the database schema.", no_args_is_help=True)
+
+
+@app.command("migrate")
+def migrate(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Apply pending migrations (each in its own transaction)."""
+    from agenttrace_replay.db import migrations
+
+    async def body(db):  # type: ignore[no-untyped-def]
+        return await migrations.migrate(db)
+
+    applied = run(ctx, body, migrate=False)
+    if json:
+        print_json({"applied": [{"version": m.version, "name": m.name} for m in applied]})
+    elif applied:
+        for m in applied:
+            stdout().print(f"applied {m.version:04d}_{m.name}")
+    else:
+        stdout().print("database is up to date")
+
+
+@app.command("status")
+def status(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Show which database is used, its schema version and row counts."""
+    from agenttrace_replay.config import redact_url
+    from agenttrace_replay.db import migrations
+
+    settings = load(ctx)
+
+    async def body(db):  # type: ignore[no-untyped-def]
+        done = await migrations.applied_versions(db)
+        todo = [m for m in migrations.available() if m.version not in done]
+        counts = None
+        if not todo:
+            async with db.acquire() as conn:
+                counts = dict(await conn.fetchrow(db.q.count_rows))
+        return done, todo, counts
+
+    done, todo, counts = run(ctx, body, migrate=False)
+    info = {
+        "database": "embedded" if settings.embedded else redact_url(settings.database_url or ""),
+        "source": settings.source,
+        "data_dir": str(settings.data_dir) if settings.embedded else None,
+        "config_file": str(settings.config_file) if settings.config_file else None,
+        "schema": settings.schema,
+        "applied": done,
+        "pending": [f"{m.version:04d}_{m.name}" for m in todo],
+        "counts": counts,
+    }
+    if json:
+        print_json(info)
+        return
+    out = stdout()
+    where = f"embedded PostgreSQL in {settings.data_dir}" if settings.embedded else info["database"]
+    out.print(f"database: {where} (from {settings.source})")
+    out.print(f"schema:   {settings.schema}, migrations applied: {', '.join(map(str, done)) or 'none'}")
+    if todo:
+        out.print(f"pending:  {', '.join(info['pending'])} (run: agenttrace-replay db migrate)")
+    if counts:
+        out.print(f"rows:     {counts['traces']} traces, {counts['spans']} spans")

@@ -1,0 +1,47 @@
+"""``demo``: load the sample traces shipped with the package and say what to try next."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import typer
+
+from agenttrace_replay.cli.common import JsonFlag, print_json, run, stdout
+
+
+def sample_files() -> list[tuple[str, str]]:
+    folder = resources.files("agenttrace_replay").joinpath("samples")
+    return sorted((p.name, p.read_text()) for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def demo(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Load sample agent traces into the database and print commands to try next."""
+    from agenttrace_replay import traces
+
+    async def body(db):  # type: ignore[no-untyped-def]
+        result = traces.ImportResult()
+        for name, text in sample_files():
+            result.add(await traces.import_bundles(db, traces.parse_text(text, name)))
+        rows = await traces.list_traces(db, limit=20)
+        return result, rows
+
+    result, rows = run(ctx, body)
+    sample_ids = set(result.imported) | set(result.skipped)
+    if json:
+        print_json({**result.as_dict(), "sample_traces": sorted(sample_ids)})
+        return
+    from agenttrace_replay.cli.render import trace_table
+
+    out = stdout()
+    out.print(f"loaded {len(result.imported)} sample trace(s) ({len(result.skipped)} were already there)\n")
+    out.print(trace_table([r for r in rows if r["trace_id"] in sample_ids]))
+    first = next((r["trace_id"] for r in rows if r["trace_id"] in sample_ids), "TRACE")
+    out.print("\nTry next:")
+    for line in (
+        f"agenttrace-replay trace show {first}",
+        f"agenttrace-replay checkpoint auto {first}",
+        f"agenttrace-replay checkpoint list {first}",
+        "agenttrace-replay replay run CHK --dry-run --input query='a different question'",
+        "agenttrace-replay diff REPLAY",
+    ):
+        out.print(f"  {line}", highlight=False, markup=False)

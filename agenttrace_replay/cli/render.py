@@ -1,0 +1,97 @@
+"""Rich renderables for traces, checkpoints and replays (imported only by commands)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from agenttrace_replay.records import SpanRecord, TraceBundle
+
+KIND_STYLE = {
+    "llm_call": "magenta",
+    "tool_call": "cyan",
+    "handoff": "yellow",
+    "agent_message": "blue",
+    "checkpoint": "green",
+}
+STATUS_STYLE = {"completed": "green", "ok": "green", "failed": "red", "error": "red", "running": "yellow", "timeout": "red"}
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def duration_ms(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() * 1000
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def trace_table(rows: list[dict[str, Any]]) -> Table | Text:
+    if not rows:
+        return Text("no traces (import some with: agenttrace-replay trace import FILE, or try: agenttrace-replay demo)")
+    table = Table(box=None, header_style="bold")
+    for col in ("trace", "name", "started", "status", "spans", "agents", "tokens", "latency"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["trace_id"], r["name"] or "", when(r["start_time"]),
+            Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+            str(r["span_count"]), str(r["agent_count"]), str(r["total_tokens"]), fmt_ms(r["total_latency_ms"]),
+        )
+    return table
+
+
+def span_label(span: SpanRecord, agents: dict[str, str]) -> Text:
+    text = Text()
+    kind = span.kind or "span"
+    text.append(f"[{kind}] ", style=KIND_STYLE.get(kind, "dim"))
+    text.append(span.name, style="bold")
+    text.append(f"  {fmt_ms(duration_ms(span.start_time, span.end_time))}", style="dim")
+    if span.agent_id and span.agent_id in agents:
+        text.append(f"  agent={agents[span.agent_id]}", style="blue")
+    if span.model:
+        text.append(f"  model={span.model}")
+    if span.input_tokens is not None or span.output_tokens is not None:
+        text.append(f"  tokens={span.input_tokens or 0}+{span.output_tokens or 0}")
+    if span.status != "ok":
+        text.append(f"  {span.status}", style=STATUS_STYLE.get(span.status, "red"))
+        if span.error:
+            text.append(f": {span.error[:120]}", style="red")
+    text.append(f"  {span.span_id}", style="dim")
+    return text
+
+
+def trace_tree(bundle: TraceBundle) -> Tree:
+    t = bundle.trace
+    head = Text()
+    head.append(f"{t.name or t.trace_id}", style="bold")
+    head.append(f"  {t.trace_id}  ", style="dim")
+    head.append(t.status, style=STATUS_STYLE.get(t.status, ""))
+    head.append(f"  {fmt_ms(t.total_latency_ms)}  {t.total_tokens} tokens  {len(bundle.spans)} spans  {t.agent_count} agents")
+    tree = Tree(head)
+    agents = {a.agent_id: a.name for a in bundle.agents}
+    ids = {s.span_id for s in bundle.spans}
+    nodes: dict[str, Tree] = {}
+    children: dict[str | None, list[SpanRecord]] = {}
+    for span in bundle.spans:  # already in execution order
+        parent = span.parent_span_id if span.parent_span_id in ids else None
+        children.setdefault(parent, []).append(span)
+    stack: list[tuple[Tree, str | None]] = [(tree, None)]
+    while stack:
+        node, parent_id = stack.pop()
+        for span in children.get(parent_id, []):
+            nodes[span.span_id] = node.add(span_label(span, agents))
+        for span in reversed(children.get(parent_id, [])):
+            stack.append((nodes[span.span_id], span.span_id))
+    return tree

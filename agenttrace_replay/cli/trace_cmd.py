@@ -1,0 +1,173 @@
+"""``trace import | list | show | export | delete``."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, run, stderr, stdout
+from agenttrace_replay.errors import InvalidInput
+
+app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str) -> datetime:
+    """An ISO date or time, or a relative age such as ``30m``, ``2h``, ``7d``."""
+    match = _RELATIVE.match(text.strip())
+    if match:
+        return datetime.now(timezone.utc) - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"--since {text!r} is neither an ISO date/time nor an age like 30m, 2h, 7d.") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def read_source(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{name}: no such file.", "Check the path.") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{name}: is a folder, not a file.") from None
+    except OSError as exc:
+        raise InvalidInput(f"{name}: cannot read it: {exc.strerror}.", "Check its permissions.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{name}: not UTF-8 text (byte {exc.start}).", "Give an OTLP/JSON or agenttrace-replay export file.") from None
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    files: Annotated[list[str], typer.Argument(help="OTLP/JSON, OTLP JSON Lines or agenttrace-replay export files; - reads standard input.", metavar="FILE...")],
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite traces that are already in the database.")] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Import trace files. Each file is all in or not at all; a trace already present is skipped."""
+    from agenttrace_replay import traces
+
+    # Read and parse everything first: a bad file stops the command before anything is written.
+    parsed = guarded(ctx, lambda: [(name, traces.parse_text(read_source(name), name)) for name in files])
+    total_spans = sum(len(b.spans) for _, bundles in parsed for b in bundles)
+    show_progress = not json and sys.stderr.isatty() and total_spans >= 500
+
+    async def body(db):  # type: ignore[no-untyped-def]
+        result = traces.ImportResult()
+        progress = None
+        if show_progress:
+            from rich.progress import Progress
+
+            progress = Progress(console=stderr(), transient=True)
+            task = progress.add_task("importing spans", total=total_spans)
+            progress.start()
+        try:
+            for _name, bundles in parsed:
+                on_trace = (lambda b: progress.advance(task, len(b.spans))) if progress else None
+                result.add(await traces.import_bundles(db, bundles, replace=replace, on_trace=on_trace))
+        finally:
+            if progress:
+                progress.stop()
+        return result
+
+    result = run(ctx, body)
+    if json:
+        print_json(result.as_dict())
+        return
+    line = f"imported {len(result.imported)} trace(s), {result.spans} span(s); skipped {len(result.skipped)} already present"
+    if result.replaced:
+        line += f"; replaced {len(result.replaced)}"
+    stdout().print(line)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Option("--name", help="Only traces whose name contains this text.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="running, completed, failed or timeout.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only traces started since an ISO time or an age (30m, 2h, 7d).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many traces.")] = 50,
+    json: JsonFlag = False,
+) -> None:
+    """List traces, newest first."""
+    from agenttrace_replay import traces
+
+    since_time = guarded(ctx, lambda: parse_since(since)) if since else None
+    rows = run(ctx, lambda db: traces.list_traces(db, name=name, status=status, since=since_time, limit=limit))
+    if json:
+        print_json(rows)
+        return
+    from agenttrace_replay.cli.render import trace_table
+
+    stdout().print(trace_table(rows))
+
+
+@app.command("show")
+def show(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.")], json: JsonFlag = False) -> None:
+    """Show a trace as a tree of spans."""
+    from agenttrace_replay import traces
+
+    bundle = run(ctx, lambda db: traces.get_trace(db, trace))
+    if json:
+        from agenttrace_replay.importers.native import bundle_to_dict
+
+        print_json(bundle_to_dict(bundle))
+        return
+    from agenttrace_replay.cli.render import trace_tree
+
+    stdout().print(trace_tree(bundle))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    trace: Annotated[list[str], typer.Argument(help="Trace ids or unique prefixes.", metavar="TRACE...")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Export traces in the agenttrace-replay format (re-importable, round-trips exactly)."""
+    from agenttrace_replay import traces
+
+    text = run(ctx, lambda db: traces.export_traces(db, trace))
+    if output is None:
+        sys.stdout.write(text)
+        return
+
+    def write() -> None:
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {output}: {exc.strerror}.") from None
+
+    guarded(ctx, write)
+    stderr().print(f"wrote {output}")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.")],
+    yes: YesFlag = False,
+    json: JsonFlag = False,
+) -> None:
+    """Delete a trace with its spans, checkpoints and replays."""
+    from agenttrace_replay import traces
+
+    full_id = run(ctx, lambda db: traces.resolve_trace_id(db, trace))
+    confirm(f"Delete trace {full_id} with its checkpoints and replays?", yes)
+    deleted = run(ctx, lambda db: traces.delete_trace(db, full_id))
+    if json:
+        print_json({"deleted": deleted})
+    else:
+        stdout().print(f"deleted trace {deleted}")

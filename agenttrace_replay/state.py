@@ -1,0 +1,233 @@
+"""Reconstructing an agent's state just before a span starts, from a trace's spans.
+
+Pure functions over a `TraceBundle`: no database. The state never contains anything from a
+span that started after the checkpoint's span, nor the output of a span that had not
+finished when it started (a parent that ends after its children, say).
+
+The agent's chat history is rebuilt by replaying the trace's events in time order:
+
+- when an ``llm_call`` of the agent starts, its input messages are merged into the history:
+  if they extend the history, the new ones are appended; if they are a complete prompt of
+  their own (at least as long as the history, or starting with a system message), they
+  replace it, since the prompt is the best record of what the model saw; otherwise (a
+  stateful API that records only the new turns) they are appended;
+- when an ``llm_call`` ends, its output messages are appended;
+- when a ``tool_call`` ends, a ``tool`` message with its result is appended, unless the
+  history already holds a result for that tool call id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from agenttrace_replay.records import AgentRecord, SpanRecord, TraceBundle
+
+# Attribute keys that carry prompt or completion text: the state has that content already,
+# in normalised form, so it is left out of the span's attributes in the state.
+_CONTENT_PREFIXES = (
+    "gen_ai.input.", "gen_ai.output.", "gen_ai.prompt", "gen_ai.completion", "gen_ai.system_instructions",
+    "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
+    "llm.input_messages", "llm.output_messages", "input.value", "output.value",
+)
+_MAX_ATTRIBUTE_CHARS = 2000
+
+
+@dataclass
+class SpanState:
+    """What an agent knew just before ``span`` started."""
+
+    span: SpanRecord
+    step: int
+    parent_chain: list[str]
+    agent: AgentRecord | None
+    messages: list[dict[str, Any]]
+    completed: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self, checkpoint_id: str | None = None) -> dict[str, Any]:
+        return {
+            "checkpoint_id": checkpoint_id,
+            "trace_id": self.span.trace_id,
+            "step": self.step,
+            "span": span_info(self.span, self.parent_chain),
+            "agent": agent_info(self.agent),
+            "messages": self.messages,
+            "input": self.span.input,
+            "completed": self.completed,
+        }
+
+
+def span_info(span: SpanRecord, parent_chain: list[str]) -> dict[str, Any]:
+    return {
+        "span_id": span.span_id,
+        "name": span.name,
+        "kind": span.kind,
+        "model": span.model,
+        "agent_id": span.agent_id,
+        "start_time": span.start_time.isoformat() if span.start_time else None,
+        "parent_chain": parent_chain,
+        "attributes": light_attributes(span.attributes),
+    }
+
+
+def agent_info(agent: AgentRecord | None) -> dict[str, Any] | None:
+    if agent is None:
+        return None
+    return {
+        "agent_id": agent.agent_id,
+        "name": agent.name,
+        "role": agent.role,
+        "model": agent.model,
+        "framework": agent.framework,
+        "config": agent.config or {},
+    }
+
+
+def light_attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
+    out = {}
+    for key, value in (attributes or {}).items():
+        if key.startswith(_CONTENT_PREFIXES):
+            continue
+        if isinstance(value, str) and len(value) > _MAX_ATTRIBUTE_CHARS:
+            continue
+        out[key] = value
+    return out
+
+
+def completed_entry(span: SpanRecord) -> dict[str, Any]:
+    return {
+        "span_id": span.span_id,
+        "name": span.name,
+        "kind": span.kind,
+        "agent_id": span.agent_id,
+        "status": span.status,
+        "output": span.output,
+        "error": span.error,
+    }
+
+
+def _sort_time(value: datetime | None) -> tuple[int, float]:
+    return (1, 0.0) if value is None else (0, value.timestamp())
+
+
+def execution_order(spans: list[SpanRecord]) -> list[SpanRecord]:
+    """Spans by start time; ties put a parent before its children, then order by span id."""
+    by_id = {s.span_id: s for s in spans}
+    depth_cache: dict[str, int] = {}
+
+    def depth(span: SpanRecord) -> int:
+        chain = parent_chain(span, by_id)
+        return len(chain)
+
+    for span in spans:
+        depth_cache[span.span_id] = depth(span)
+    return sorted(spans, key=lambda s: (_sort_time(s.start_time), depth_cache[s.span_id], s.span_id))
+
+
+def parent_chain(span: SpanRecord, by_id: dict[str, SpanRecord]) -> list[str]:
+    """Ancestor span ids, root first (cycles and missing parents end the chain)."""
+    chain: list[str] = []
+    seen = {span.span_id}
+    parent = span.parent_span_id
+    while parent and parent in by_id and parent not in seen:
+        chain.append(parent)
+        seen.add(parent)
+        parent = by_id[parent].parent_span_id
+    chain.reverse()
+    return chain
+
+
+def _messages_of(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        return [m for m in value["messages"] if isinstance(m, dict)]
+    return []
+
+
+def _merge_prompt(history: list[dict[str, Any]], prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not prompt:
+        return history
+    n = len(history)
+    if len(prompt) >= n and prompt[:n] == history:
+        return history + prompt[n:]
+    if len(prompt) >= n or prompt[0].get("role") == "system":
+        return list(prompt)
+    return history + prompt
+
+
+def _tool_message(span: SpanRecord) -> dict[str, Any]:
+    inp = span.input if isinstance(span.input, dict) else {}
+    out = span.output
+    result = out.get("result") if isinstance(out, dict) and "result" in out else out
+    if span.status != "ok" and span.error:
+        result = f"error: {span.error}"
+    content = result if isinstance(result, str) or result is None else json.dumps(result, ensure_ascii=False, sort_keys=True)
+    message: dict[str, Any] = {"role": "tool", "content": content}
+    if inp.get("call_id"):
+        message["tool_call_id"] = inp["call_id"]
+    name = inp.get("name") or span.name
+    if name:
+        message["name"] = name
+    return message
+
+
+def _has_tool_result(history: list[dict[str, Any]], call_id: str | None) -> bool:
+    return bool(call_id) and any(m.get("role") == "tool" and m.get("tool_call_id") == call_id for m in history)
+
+
+def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> list[SpanState]:
+    """The state before each wanted span (all spans when ``span_ids`` is None), in execution order."""
+    ordered = execution_order(bundle.spans)
+    wanted = None if span_ids is None else set(span_ids)
+    by_id = {s.span_id: s for s in bundle.spans}
+    agents = {a.agent_id: a for a in bundle.agents}
+    step_of = {s.span_id: i for i, s in enumerate(ordered)}
+
+    # Events: (time, 0 = end / 1 = start, step, span). Ends come first at equal times: a span
+    # that ended exactly when another started had finished before it.
+    events: list[tuple[tuple[int, float], int, int, SpanRecord]] = []
+    for span in ordered:
+        events.append((_sort_time(span.start_time), 1, step_of[span.span_id], span))
+        if span.end_time is not None:
+            events.append((_sort_time(span.end_time), 0, step_of[span.span_id], span))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+
+    histories: dict[str | None, list[dict[str, Any]]] = {}
+    completed: list[dict[str, Any]] = []
+    started: set[str] = set()
+    deferred: dict[str, SpanRecord] = {}
+    states: list[SpanState] = []
+
+    def finish(span: SpanRecord) -> None:
+        history = histories.setdefault(span.agent_id, [])
+        completed.append(completed_entry(span))
+        if span.kind == "llm_call":
+            for message in _messages_of(span.output):
+                if not history or history[-1] != message:
+                    history.append(message)
+        elif span.kind == "tool_call":
+            call_id = span.input.get("call_id") if isinstance(span.input, dict) else None
+            if not _has_tool_result(history, call_id):
+                history.append(_tool_message(span))
+
+    for _time, is_start, step, span in events:
+        history = histories.setdefault(span.agent_id, [])
+        if is_start:
+            if wanted is None or span.span_id in wanted:
+                states.append(SpanState(
+                    span=span, step=step, parent_chain=parent_chain(span, by_id),
+                    agent=agents.get(span.agent_id) if span.agent_id else None,
+                    messages=list(history), completed=list(completed),
+                ))
+            started.add(span.span_id)
+            if span.kind == "llm_call":
+                histories[span.agent_id] = _merge_prompt(history, _messages_of(span.input))
+            if span.span_id in deferred:
+                finish(deferred.pop(span.span_id))
+        elif span.span_id in started:
+            finish(span)
+        else:  # ends no later than it starts (zero length, or clock skew): finish right after its start
+            deferred[span.span_id] = span
+    states.sort(key=lambda s: s.step)
+    return states
