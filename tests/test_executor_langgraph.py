@@ -19,7 +19,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agents import react_graph  # noqa: E402
-from langchain_core.messages import messages_to_dict  # noqa: E402
+from langchain_core.messages import SystemMessage, messages_to_dict  # noqa: E402
+from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
+from langgraph.prebuilt import ToolNode, tools_condition  # noqa: E402
 
 from agenttrace_replay.errors import ExecutorError  # noqa: E402
 from agenttrace_replay.executors import get_executor  # noqa: E402
@@ -43,6 +45,23 @@ class SlowModel(react_graph.DeterministicChatModel):
 
 
 CALLS: list[list[str]] = []
+PROMPT = "Answer in one sentence."
+
+
+def build_prompted_graph(model: Any) -> Any:
+    """The ReAct graph, except that the agent node adds a system prompt outside the state."""
+    llm = model.bind_tools(react_graph.TOOLS)
+
+    def agent(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [llm.invoke([SystemMessage(PROMPT), *state["messages"]])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode(react_graph.TOOLS))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition)
+    builder.add_edge("tools", "agent")
+    return builder.compile()
 
 
 @pytest.fixture
@@ -52,6 +71,7 @@ def counting_graph(monkeypatch: pytest.MonkeyPatch) -> str:
     module.graph = react_graph.build_graph(model=CountingModel())
     module.slow = react_graph.build_graph(model=SlowModel())
     module.not_a_graph = {"nodes": []}
+    module.prompted = build_prompted_graph(CountingModel())
     monkeypatch.setitem(sys.modules, "replay_test_graphs", module)
     CALLS.clear()
     return "replay_test_graphs:graph"
@@ -173,6 +193,20 @@ def test_llm_call_after_a_tool_resumes_mid_run(counting_graph: str) -> None:
     }
     assert CALLS == [["human", "ai", "tool"]]
     assert "after 'tools'" in result["note"]
+
+
+def test_a_prompt_added_by_the_node_is_not_added_twice(counting_graph: str) -> None:
+    final = build_prompted_graph(react_graph.DeterministicChatModel()).invoke(
+        {"messages": [("user", QUESTION)]}
+    )
+    run_output = {"messages": messages_to_dict(final["messages"])}
+    system = {"role": "system", "content": PROMPT}
+    recorded = {"messages": [system, USER, ASK_TOOL, TOOL_RESULT]}  # what the model saw
+    state = make_state("llm_call", "agent", [system, USER, ASK_TOOL, TOOL_RESULT], recorded)
+    result = replay(recorded, state,
+                    make_config("replay_test_graphs:prompted", run_output=run_output))
+    assert CALLS == [["system", "human", "ai", "tool"]]
+    assert result["output"] == result["original_output"]
 
 
 def test_graph_path_may_come_from_the_agent_config(counting_graph: str) -> None:

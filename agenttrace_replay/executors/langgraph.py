@@ -365,6 +365,22 @@ def _arguments(new: Any, recorded: Any) -> Any:
     return new if new is not None else recorded
 
 
+def _prompt_outside_state(config: dict[str, Any], history: list[dict[str, Any]]) -> bool:
+    """True when the recorded system prompt was added by a node and never entered state.
+
+    A node that prepends a prompt to the model's input would add it again on top of a
+    history that already holds it. The recorded run's output shows the graph state; if it
+    has messages but no system message, the prompt lives in the node.
+    """
+    run = config.get("run_output")
+    messages = run.get("messages") if isinstance(run, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return False
+    if not any(m.get("role") == "system" for m in history):
+        return False
+    return all(normalise_message(m).get("role") != "system" for m in messages)
+
+
 def added_messages(run: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[Any]:
     """The part of a whole run's messages that came after `history`.
 
@@ -405,6 +421,8 @@ async def langgraph_executor(
     path = graph_path(state, config)
     graph = private_copy(load_graph(path))
     plan = plan_resume(graph, input, state, settings)
+    if _prompt_outside_state(config, plan.history):
+        plan.history = [m for m in plan.history if m.get("role") != "system"]
     key = settings.get("messages_key", "messages")
 
     ids = [f"replay-history-{i}-{uuid.uuid4().hex[:8]}" for i in range(len(plan.history))]
