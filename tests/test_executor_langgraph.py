@@ -180,6 +180,22 @@ def test_tool_arguments_recorded_as_a_bare_value_are_fitted_to_the_call(
     assert "Lisbon" in result["output"]["messages"][0]["content"]
 
 
+def test_a_tool_call_without_call_id_is_found_by_name(counting_graph: str) -> None:
+    state = make_state("tool_call", "tools", [USER, ASK_TOOL],
+                       {"name": "get_weather", "arguments": {"city": "Paris"}})
+    result = replay({"name": "get_weather", "arguments": {"city": "Seoul"}}, state,
+                    make_config(counting_graph))
+    assert "Seoul" in result["output"]["final_answer"]
+    assert len(CALLS) == 1
+
+
+def test_a_tool_call_missing_from_the_history_is_an_error(counting_graph: str) -> None:
+    state = make_state("tool_call", "tools", [USER], {"name": "get_weather", "arguments": {}})
+    with pytest.raises(ExecutorError, match="no assistant message calling tool 'get_weather'"):
+        replay(state["input"], state, make_config(counting_graph))
+    assert CALLS == []
+
+
 def test_llm_call_after_a_tool_resumes_mid_run(counting_graph: str) -> None:
     changed = {**TOOL_RESULT, "content": "It is snowing heavily in Paris."}
     state = make_state("llm_call", "agent", [USER, ASK_TOOL, TOOL_RESULT],
@@ -268,3 +284,25 @@ def test_a_node_the_graph_lacks_is_an_error() -> None:
     state = make_state("llm_call", "planner", [USER], {"messages": [USER]})
     with pytest.raises(ExecutorError, match="node 'planner'.*agent, tools"):
         replay({"messages": [USER]}, state, make_config())
+
+
+def test_states_rebuilt_from_a_real_openinference_trace_replay_correctly() -> None:
+    """The whole path: an instrumented run, the OTLP importer, the state builder, replay."""
+    from otel_traces import langgraph_trace
+
+    from agenttrace_replay.importers import parse_otlp
+    from agenttrace_replay.state import build_states
+
+    (bundle,) = parse_otlp(langgraph_trace())
+    root = next(s for s in bundle.spans if s.parent_span_id is None)
+    states = {s.span.span_id: s.to_dict("chk") for s in build_states(bundle)}
+    tool_span = next(s for s in bundle.spans if s.kind == "tool_call")
+    state = states[tool_span.span_id]
+    config = make_config(run_output=root.output, original_output=tool_span.output)
+
+    result = replay({**state["input"], "arguments": {"city": "Tokyo"}}, state, config)
+
+    assert [m["role"] for m in result["output"]["messages"]] == ["tool", "assistant"]
+    assert "Tokyo" in result["output"]["final_answer"]
+    assert "Paris" in result["original_output"]["final_answer"]
+    assert [m["role"] for m in result["original_output"]["messages"]] == ["tool", "assistant"]

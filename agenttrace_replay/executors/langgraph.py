@@ -327,22 +327,28 @@ def _tool_history(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The conversation up to the assistant message that asked for this tool call.
 
-    The matching call's arguments are replaced by the (possibly modified) input's. Tool
+    The call is found by the recorded call id, else by the recorded tool name (latest
+    first). Its arguments (and name) are replaced by the possibly modified input's. Tool
     results after that message are dropped: the tools node runs all of its calls again.
     """
     history = [normalise_message(m) for m in state.get("messages") or []]
     input = input if isinstance(input, dict) else {}
-    call_id = input.get("call_id")
-    name = input.get("name")
-    for index in range(len(history) - 1, -1, -1):
-        calls = history[index].get("tool_calls") or []
-        match = next((c for c in calls if call_id and c.get("id") == call_id), None)
-        match = match or next((c for c in calls if not call_id and c.get("name") == name), None)
-        if history[index].get("role") == "assistant" and match is not None:
+    recorded_input = state.get("input") if isinstance(state.get("input"), dict) else input
+    call_id = recorded_input.get("call_id") or input.get("call_id")
+    name = recorded_input.get("name") or input.get("name")
+    tests = [lambda c: bool(call_id) and c.get("id") == call_id,
+             lambda c: bool(name) and c.get("name") == name]
+    for test in tests:
+        for index in range(len(history) - 1, -1, -1):
+            if history[index].get("role") != "assistant":
+                continue
+            match = next((c for c in history[index].get("tool_calls") or [] if test(c)), None)
+            if match is None:
+                continue
             recorded = copy.deepcopy(history[: index + 1])
             match["arguments"] = _arguments(input.get("arguments"), match.get("arguments"))
-            if name:
-                match["name"] = name
+            if input.get("name"):
+                match["name"] = input["name"]
             return history[: index + 1], recorded
     raise ExecutorError(
         f"the checkpoint's messages hold no assistant message calling tool "
