@@ -180,7 +180,8 @@ class DeterministicChatModel(BaseChatModel):
             "output_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        reply.response_metadata = {"model_name": self.model_name, "finish_reason": "stop"}
+        finish_reason = "tool_calls" if reply.tool_calls else "stop"
+        reply.response_metadata = {"model_name": self.model_name, "finish_reason": finish_reason}
         return ChatResult(
             generations=[ChatGeneration(message=reply)],
             llm_output={"model_name": self.model_name, "token_usage": usage},

@@ -1,0 +1,122 @@
+"""Small helpers for reading flattened span attributes.
+
+Conventions spread one structured value over many keys (`llm.input_messages.0.message.role`,
+`gen_ai.prompt.1.content`) or pack it into a JSON string (`gen_ai.input.messages`). These
+helpers turn either form back into Python values without ever raising on odd input: a trace
+from the wild is read as far as it makes sense, and the raw attributes are kept anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Attrs = Mapping[str, Any]
+
+
+def parse_json(value: Any) -> Any:
+    """`value` decoded when it is a string holding JSON, else `value` itself."""
+    if isinstance(value, str | bytes):
+        text = value.strip() if isinstance(value, str) else value
+        if not text:
+            return value
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+def parse_json_container(value: Any) -> Any:
+    """Like `parse_json`, but only accepts a JSON object or array: `"42"` stays a string.
+
+    Tool arguments and message lists are containers; a bare number or quoted word that
+    happens to parse is more likely plain text than JSON.
+    """
+    parsed = parse_json(value)
+    return parsed if isinstance(parsed, dict | list) else value
+
+
+def first(attrs: Attrs, *keys: str) -> Any:
+    """The value of the first key present with a value other than None or ""."""
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def as_text(value: Any) -> str | None:
+    """A string for display: strings as they are, other values as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def indexed(attrs: Attrs, prefix: str) -> list[dict[str, Any]]:
+    """Group `prefix.N.rest` keys into a list of `{rest: value}` dicts ordered by N.
+
+    `indexed(a, "llm.input_messages")` on `llm.input_messages.0.message.role` gives
+    `[{"message.role": ...}]`. Gaps in the numbering are skipped rather than padded.
+    """
+    head = prefix + "."
+    groups: dict[int, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        if not key.startswith(head):
+            continue
+        index_text, _, rest = key[len(head) :].partition(".")
+        if not index_text.isdigit() or not rest:
+            continue
+        groups.setdefault(int(index_text), {})[rest] = value
+    return [groups[i] for i in sorted(groups)]
+
+
+def has_prefix(attrs: Attrs, prefix: str) -> bool:
+    head = prefix + "."
+    return any(key.startswith(head) for key in attrs)
+
+
+def compact(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop keys whose value is None, so equal things serialise equally."""
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def unique(values: Iterable[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if value is not None and value not in seen:
+            seen.append(value)
+    return seen

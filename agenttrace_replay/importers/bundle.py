@@ -1,0 +1,306 @@
+"""Assemble the decoded spans of one trace into a `TraceBundle`.
+
+Per-span facts come from `conventions` and `payloads`; what needs the whole tree lives here:
+the parent/child order, which agent each span belongs to, the agents' records, the handoff
+endpoints and the trace's totals and status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
+from . import conventions as conv
+from .attrs import unique
+from .payloads import handoff_agents, span_payloads
+from .raw import RawSpan
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CONTEXT_KEYS = ("session.id", "user.id", "gen_ai.conversation.id")
+
+
+def to_datetime(nanos: int | None) -> datetime | None:
+    return None if nanos is None else _EPOCH + timedelta(microseconds=nanos // 1000)
+
+
+def _tree_order(spans: list[RawSpan]) -> tuple[list[RawSpan], dict[str, str | None]]:
+    """Spans parents-first (siblings by start time) and each span's parent within the trace.
+
+    A parent missing from the file, or a cycle, makes the span a root, so the result is
+    always a tree the database can store.
+    """
+    by_id = {s.span_id: s for s in spans}
+    position = {s.span_id: i for i, s in enumerate(spans)}
+
+    def when(span: RawSpan) -> tuple[float, int]:
+        start = span.start_ns if span.start_ns is not None else float("inf")
+        return start, position[span.span_id]
+
+    parent: dict[str, str | None] = {}
+    children: dict[str | None, list[RawSpan]] = {}
+    for span in spans:
+        pid = span.parent_span_id
+        pid = pid if pid in by_id and pid != span.span_id else None
+        parent[span.span_id] = pid
+        children.setdefault(pid, []).append(span)
+
+    ordered: list[RawSpan] = []
+    visited: set[str] = set()
+
+    def walk(roots: Iterable[RawSpan]) -> None:
+        stack = sorted(roots, key=when, reverse=True)
+        while stack:
+            span = stack.pop()
+            if span.span_id in visited:
+                continue
+            visited.add(span.span_id)
+            ordered.append(span)
+            stack.extend(sorted(children.get(span.span_id, []), key=when, reverse=True))
+
+    walk(children.get(None, []))
+    for span in sorted(spans, key=when):  # members of parent cycles
+        if span.span_id not in visited:
+            parent[span.span_id] = None
+            walk([span])
+    return ordered, parent
+
+
+def _agents(
+    ordered: list[RawSpan], parent: dict[str, str | None]
+) -> tuple[dict[str, str | None], dict[str, conv.AgentIdentity]]:
+    """Each span's agent id, and the identity that introduced each agent."""
+    identities: dict[str, conv.AgentIdentity | None] = {}
+    langgraph_inside: dict[str, bool] = {}
+    for span in ordered:
+        pid = parent[span.span_id]
+        inside = langgraph_inside.get(pid, False) if pid else False
+        root = not inside and conv.is_langgraph_graph(span.attributes, span.name)
+        langgraph_inside[span.span_id] = inside or root
+        identities[span.span_id] = conv.agent_identity(span.attributes, span.name, root)
+
+    id_for_name = {
+        i.name: i.agent_id for i in identities.values() if i is not None and i.agent_id
+    }
+    span_agent: dict[str, str | None] = {}
+    introduced: dict[str, conv.AgentIdentity] = {}
+    for span in ordered:
+        identity = identities[span.span_id]
+        if identity is None:
+            pid = parent[span.span_id]
+            span_agent[span.span_id] = span_agent.get(pid) if pid else None
+            continue
+        agent_id = identity.agent_id or id_for_name.get(identity.name)
+        agent_id = agent_id or "agent-" + conv.slug(identity.name)
+        span_agent[span.span_id] = agent_id
+        known = introduced.setdefault(agent_id, identity)
+        known.role = known.role or identity.role
+        known.framework = known.framework or identity.framework
+        known.config = {**identity.config, **known.config}
+    return span_agent, introduced
+
+
+def _span_record(raw: RawSpan, parent_id: str | None) -> SpanRecord:
+    attrs = raw.attributes
+    kind = conv.span_kind(attrs, raw.name)
+    status, error = conv.span_status(raw)
+    tokens_in, tokens_out = conv.span_tokens(attrs)
+    span_input, span_output = span_payloads(raw, kind)
+    attributes = dict(attrs)
+    if raw.parent_span_id and parent_id is None:
+        attributes["otel.missing_parent_span_id"] = raw.parent_span_id
+    if raw.events:
+        attributes["otel.events"] = [
+            {
+                "name": e.name,
+                "time": t.isoformat() if (t := to_datetime(e.time_ns)) else None,
+                "attributes": e.attributes,
+            }
+            for e in raw.events
+        ]
+    return SpanRecord(
+        span_id=raw.span_id,
+        trace_id=raw.trace_id,
+        name=raw.name,
+        parent_span_id=parent_id,
+        kind=kind,
+        start_time=to_datetime(raw.start_ns),
+        end_time=to_datetime(raw.end_ns),
+        status=status,
+        model=conv.span_model(attrs) if kind in ("llm_call", "agent_message", None) else None,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cost_usd=conv.span_cost(attrs),
+        input=span_input,
+        output=span_output,
+        error=error,
+        attributes=attributes,
+    )
+
+
+def _fill_tool_arguments(records: list[SpanRecord]) -> None:
+    """Give a tool span the structured arguments of the LLM tool call it answers.
+
+    Some instrumentations record only the tool's raw input string (LangChain records
+    `Paris`, not `{"city": "Paris"}`); the model's tool call with the same id has the object.
+    """
+    requested: dict[str, Any] = {}
+    for record in records:
+        if record.kind == "llm_call" and isinstance(record.output, dict):
+            for message in record.output.get("messages", []):
+                for call in message.get("tool_calls", []):
+                    if call.get("id") and "arguments" in call:
+                        requested.setdefault(call["id"], call["arguments"])
+    for record in records:
+        if record.kind != "tool_call" or not isinstance(record.input, dict):
+            continue
+        call_id = record.input.get("call_id")
+        if call_id in requested and not isinstance(record.input.get("arguments"), dict):
+            record.input["arguments"] = requested[call_id]
+
+
+def _fill_handoffs(
+    records: list[SpanRecord], parent: dict[str, str | None], agents: dict[str, AgentRecord]
+) -> None:
+    names = {agent_id: agent.name for agent_id, agent in agents.items()}
+    for record in records:
+        if record.kind != "handoff":
+            continue
+        source, target = handoff_agents(record.attributes, record.name)
+        source = source or names.get(record.agent_id or "")
+        if target is None:
+            for other in records:  # the first agent that starts under the handoff
+                if other.agent_id and other.agent_id != record.agent_id and _under(
+                    other.span_id, record.span_id, parent
+                ):
+                    target = names.get(other.agent_id)
+                    break
+        recorded = record.input if isinstance(record.input, dict) else {}
+        record.input = {
+            **({"from_agent": source} if source else {}),
+            **({"to_agent": target} if target else {}),
+            **recorded,
+        } or None
+
+
+def _under(span_id: str, ancestor: str, parent: dict[str, str | None]) -> bool:
+    current = parent.get(span_id)
+    while current is not None:
+        if current == ancestor:
+            return True
+        current = parent.get(current)
+    return False
+
+
+def _agent_records(
+    trace_id: str,
+    introduced: dict[str, conv.AgentIdentity],
+    records: list[SpanRecord],
+    raws: dict[str, RawSpan],
+) -> dict[str, AgentRecord]:
+    by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
+    agents: dict[str, AgentRecord] = {}
+    for agent_id, identity in introduced.items():
+        own = [r for r in by_time if r.agent_id == agent_id]
+        llm = [r for r in own if r.kind == "llm_call"]
+        framework = identity.framework
+        if framework is None and any(conv.is_langgraph_node(r.attributes) for r in own):
+            framework = "langgraph"
+        if framework is None:
+            scopes = (conv.framework_from_scope(raws[r.span_id].scope_name) for r in own)
+            framework = next((f for f in scopes if f), None)
+        tools: list[str] = []
+        system: str | None = None
+        for record in own:
+            if record.kind == "tool_call" and isinstance(record.input, dict):
+                tools.append(record.input.get("name"))
+            if record.kind == "llm_call" and isinstance(record.input, dict):
+                tools.extend(t["name"] for t in record.input.get("tools", []))
+                messages = record.input.get("messages") or []
+                if system is None and messages and messages[0]["role"] == "system":
+                    system = messages[0]["content"]
+        config: dict[str, Any] = {}
+        if system is not None:
+            config["system_instructions"] = system
+        if tools := unique(tools):
+            config["tools"] = tools
+        config.update(identity.config)
+        agents[agent_id] = AgentRecord(
+            agent_id=agent_id,
+            trace_id=trace_id,
+            name=identity.name,
+            role=identity.role,
+            model=next((r.model for r in llm + own if r.model), None),
+            framework=framework,
+            config=config,
+        )
+    return agents
+
+
+def _leaf_sum(records: list[SpanRecord], parent: dict[str, str | None], value: Any) -> Any:
+    """Sum `value(record)` over spans that carry one and have no descendant carrying one.
+
+    Agent spans often repeat the totals of the LLM calls under them; counting only the
+    innermost carriers avoids counting the same tokens twice.
+    """
+    carriers = {r.span_id for r in records if value(r) is not None}
+    shadowed: set[str] = set()
+    for span_id in carriers:
+        current = parent.get(span_id)
+        while current is not None and current not in shadowed:
+            shadowed.add(current)
+            current = parent.get(current)
+    return sum(value(r) for r in records if r.span_id in carriers and r.span_id not in shadowed)
+
+
+def _tokens(record: SpanRecord) -> int | None:
+    if record.input_tokens is None and record.output_tokens is None:
+        return None
+    return (record.input_tokens or 0) + (record.output_tokens or 0)
+
+
+def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
+    ordered, parent = _tree_order(spans)
+    span_agent, introduced = _agents(ordered, parent)
+    records = []
+    for raw in ordered:
+        record = _span_record(raw, parent[raw.span_id])
+        record.agent_id = span_agent[raw.span_id]
+        records.append(record)
+    raws = {s.span_id: s for s in ordered}
+    agents = _agent_records(trace_id, introduced, records, raws)
+    _fill_tool_arguments(records)
+    _fill_handoffs(records, parent, agents)
+
+    root = records[0]
+    starts = [r.start_time for r in records if r.start_time is not None]
+    ends = [r.end_time for r in records if r.end_time is not None]
+    running = any(r.end_time is None for r in records)
+    status = "failed" if root.status == "error" else "running" if running else "completed"
+    start = min(starts) if starts else None
+    end = None if running or not ends else max(ends)
+    metadata: dict[str, Any] = {"source": "otlp"}
+    for raw in ordered:
+        for key, value in raw.resource.items():
+            metadata.setdefault(key, value)
+    if scopes := unique(raw.scope_name for raw in ordered):
+        metadata["otel.scopes"] = scopes
+    for key in _CONTEXT_KEYS:
+        found = next((r.attributes[key] for r in ordered if r.attributes.get(key)), None)
+        if found is not None:
+            metadata.setdefault(key, found)
+    root_identity = introduced.get(root.agent_id or "")
+    trace = TraceRecord(
+        trace_id=trace_id,
+        name=root.name or (root_identity.name if root_identity else None),
+        start_time=start,
+        end_time=end,
+        status=status,
+        metadata=metadata,
+        total_tokens=_leaf_sum(records, parent, _tokens),
+        total_cost_usd=float(_leaf_sum(records, parent, lambda r: r.cost_usd)),
+        total_latency_ms=(end - start).total_seconds() * 1000 if start and end else None,
+        agent_count=len(agents),
+    )
+    return TraceBundle(trace=trace, agents=list(agents.values()), spans=records)

@@ -1,0 +1,207 @@
+"""Which record fields a span's attributes mean, under the GenAI and OpenInference conventions.
+
+Everything here is a pure function of one span. The span's input and output payloads are
+built in `payloads.py`; agents and trace totals, which need the whole tree, in `bundle.py`.
+docs/import-formats.md is the table form of this module: keep the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import SPAN_KINDS
+from .attrs import Attrs, as_float, as_int, first, parse_json_container
+from .raw import RawSpan
+
+EXPLICIT_KIND = "agenttrace.span.kind"
+
+_GENAI_OPERATIONS = {
+    "chat": "llm_call",
+    "text_completion": "llm_call",
+    "generate_content": "llm_call",
+    "completion": "llm_call",
+    "execute_tool": "tool_call",
+    "retrieval": "tool_call",
+    "invoke_agent": "agent_message",
+    "create_agent": "agent_message",
+    "embeddings": None,
+    "invoke_workflow": None,
+}
+# RETRIEVER and RERANKER are calls out to a data source that the agent chose to make, like a
+# tool; EMBEDDING is a numeric transform with no decision in it, like a CHAIN step.
+_OPENINFERENCE_KINDS = {
+    "LLM": "llm_call",
+    "TOOL": "tool_call",
+    "AGENT": "agent_message",
+    "RETRIEVER": "tool_call",
+    "RERANKER": "tool_call",
+    "EMBEDDING": None,
+    "CHAIN": None,
+    "GUARDRAIL": None,
+    "EVALUATOR": None,
+    "PROMPT": None,
+    "UNKNOWN": None,
+}
+_HANDOFF_NAME = re.compile(r"^(handoff|transfer_to_)", re.IGNORECASE)
+
+
+def span_kind(attrs: Attrs, name: str) -> str | None:
+    """The span's kind: an explicit `agenttrace.span.kind`, a handoff, then the conventions."""
+    explicit = attrs.get(EXPLICIT_KIND)
+    if isinstance(explicit, str) and explicit.lower() in SPAN_KINDS:
+        return explicit.lower()
+    if isinstance(explicit, str) and explicit.lower() in ("none", ""):
+        return None
+    operation = attrs.get("gen_ai.operation.name")
+    if isinstance(operation, str) and "handoff" in operation.lower():
+        return "handoff"
+    if _HANDOFF_NAME.match(name or ""):
+        return "handoff"
+    if isinstance(operation, str) and operation in _GENAI_OPERATIONS:
+        return _GENAI_OPERATIONS[operation]
+    oi_kind = attrs.get("openinference.span.kind")
+    if isinstance(oi_kind, str) and oi_kind.upper() in _OPENINFERENCE_KINDS:
+        return _OPENINFERENCE_KINDS[oi_kind.upper()]
+    # No declared kind: recognise the shape of the attributes.
+    if first(attrs, "gen_ai.tool.name", "tool.name") is not None:
+        return "tool_call"
+    if first(attrs, "gen_ai.request.model", "llm.model_name") is not None:
+        return "llm_call"
+    if any(k.startswith(("gen_ai.prompt.", "llm.input_messages.")) for k in attrs):
+        return "llm_call"
+    return None
+
+
+def span_model(attrs: Attrs) -> str | None:
+    """The model that answered (response model first: it names the actual version)."""
+    model = first(
+        attrs,
+        "gen_ai.response.model",
+        "llm.response.model_name",
+        "llm.model_name",
+        "gen_ai.request.model",
+        "llm.request.model_name",
+    )
+    return str(model) if model is not None else None
+
+
+def request_model(attrs: Attrs) -> str | None:
+    model = first(attrs, "gen_ai.request.model", "llm.request.model_name", "llm.model_name")
+    return str(model) if model is not None else span_model(attrs)
+
+
+def span_tokens(attrs: Attrs) -> tuple[int | None, int | None]:
+    tokens_in = as_int(
+        first(
+            attrs,
+            "gen_ai.usage.input_tokens",
+            "gen_ai.usage.prompt_tokens",
+            "llm.token_count.prompt",
+            "llm.usage.prompt_tokens",
+        )
+    )
+    tokens_out = as_int(
+        first(
+            attrs,
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+            "llm.token_count.completion",
+            "llm.usage.completion_tokens",
+        )
+    )
+    return tokens_in, tokens_out
+
+
+def span_cost(attrs: Attrs) -> float | None:
+    return as_float(first(attrs, "gen_ai.usage.cost", "llm.cost.total", "agenttrace.cost_usd"))
+
+
+def span_status(raw: RawSpan) -> tuple[str, str | None]:
+    """`("error", text)` when the span's status is an error, else `("ok", None)`.
+
+    The text is the status message, else the `exception` event's type and message, else
+    the `error.type` attribute.
+    """
+    if raw.status_code != "error":
+        return "ok", None
+    if raw.status_message:
+        return "error", raw.status_message
+    exception = raw.event("exception")
+    if exception is not None:
+        kind = exception.attributes.get("exception.type")
+        message = exception.attributes.get("exception.message")
+        text = ": ".join(str(p) for p in (kind, message) if p)
+        if text:
+            return "error", text
+    error_type = raw.attributes.get("error.type")
+    return "error", str(error_type) if error_type else "error"
+
+
+def metadata_of(attrs: Attrs) -> dict[str, Any]:
+    """The OpenInference `metadata` attribute (a JSON object string) as a dict."""
+    value = parse_json_container(attrs.get("metadata"))
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def is_langgraph_node(attrs: Attrs) -> bool:
+    return "langgraph_node" in metadata_of(attrs)
+
+
+def is_langgraph_graph(attrs: Attrs, name: str) -> bool:
+    """A LangGraph graph run (not one of its nodes), as the LangChain instrumentation records it."""
+    meta = metadata_of(attrs)
+    if "langgraph_node" in meta:
+        return False
+    return name == "LangGraph" or meta.get("ls_integration") == "langgraph"
+
+
+@dataclass
+class AgentIdentity:
+    """What a span says about the agent it belongs to."""
+
+    name: str
+    agent_id: str | None = None
+    role: str | None = None
+    framework: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> AgentIdentity | None:
+    """The agent a span declares itself part of, if it declares one."""
+    agent_id = first(attrs, "gen_ai.agent.id")
+    agent_name = first(attrs, "gen_ai.agent.name", "agent.name")
+    oi_kind = str(attrs.get("openinference.span.kind", "")).upper()
+    if agent_id is None and agent_name is None:
+        if langgraph_root:
+            agent_name = name or "LangGraph"
+        elif oi_kind == "AGENT" and not is_langgraph_node(attrs) and name:
+            agent_name = name
+        else:
+            return None
+    config = parse_json_container(attrs.get("agenttrace.agent.config"))
+    framework = first(attrs, "agenttrace.agent.framework")
+    if framework is None and langgraph_root:
+        framework = "langgraph"
+    return AgentIdentity(
+        name=str(agent_name if agent_name is not None else agent_id),
+        agent_id=str(agent_id) if agent_id is not None else None,
+        role=first(attrs, "agenttrace.agent.role", "gen_ai.agent.description"),
+        framework=framework,
+        config=dict(config) if isinstance(config, dict) else {},
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "agent"
+
+
+def framework_from_scope(scope_name: str | None) -> str | None:
+    """`openinference.instrumentation.langchain` → `langchain`, and the OpenTelemetry analogue."""
+    if not scope_name:
+        return None
+    for prefix in ("openinference.instrumentation.", "opentelemetry.instrumentation."):
+        if scope_name.startswith(prefix):
+            return scope_name[len(prefix) :].split(".")[0].replace("-", "_") or None
+    return None

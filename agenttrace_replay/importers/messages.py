@@ -1,0 +1,303 @@
+"""Chat messages in every recorded shape, brought into the one shape of docs/messages.md.
+
+Shapes understood: OpenTelemetry GenAI `parts` messages (text, tool_call, tool_call_response
+parts), OpenAI-style messages (`content` string or list, `tool_calls` with `function`), the
+flattened OpenInference form (`message.role`, `message.tool_calls.0.tool_call.id`, ...), the
+older indexed GenAI form (`gen_ai.prompt.0.role`), Anthropic-style content blocks and
+LangChain's serialised messages. Unknown parts are kept, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .attrs import Attrs, as_text, compact, indexed, parse_json, parse_json_container
+
+_ROLES = {
+    "human": "user",
+    "user": "user",
+    "ai": "assistant",
+    "assistant": "assistant",
+    "model": "assistant",
+    "bot": "assistant",
+    "system": "system",
+    "developer": "system",
+    "instruction": "system",
+    "tool": "tool",
+    "function": "tool",
+}
+_LANGCHAIN_CLASSES = {
+    "HumanMessage": "user",
+    "AIMessage": "assistant",
+    "SystemMessage": "system",
+    "ToolMessage": "tool",
+    "FunctionMessage": "tool",
+    "ChatMessage": None,
+}
+_TEXT_PARTS = ("text", "input_text", "output_text")
+_CALL_PARTS = ("tool_call", "tool_use", "function_call")
+_RESPONSE_PARTS = ("tool_call_response", "tool_result", "function_call_output")
+
+
+def normalise_role(role: Any, default: str = "user") -> str:
+    if not isinstance(role, str) or not role:
+        return default
+    return _ROLES.get(role.lower(), role.lower())
+
+
+def normalise_tool_call(raw: Any) -> dict[str, Any] | None:
+    """`{"id", "name", "arguments"}` from an OpenAI, GenAI, LangChain or Anthropic tool call."""
+    if not isinstance(raw, Mapping):
+        return None
+    function = raw.get("function") if isinstance(raw.get("function"), Mapping) else {}
+    name = raw.get("name") or function.get("name")
+    arguments = next(
+        (src[k] for src in (raw, function) for k in ("arguments", "args", "input") if k in src),
+        None,
+    )
+    call_id = raw.get("id") or raw.get("call_id") or raw.get("tool_call_id")
+    if name is None and arguments is None:
+        return None
+    return compact({"id": call_id, "name": name, "arguments": parse_json_container(arguments)})
+
+
+def _unwrap_langchain(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+    """The message fields and role of a serialised LangChain message, else `raw` itself."""
+    if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), Mapping):
+        ident = raw.get("id")
+        cls = ident[-1] if isinstance(ident, list) and ident else None
+        kwargs = raw["kwargs"]
+        return kwargs, _LANGCHAIN_CLASSES.get(cls) or kwargs.get("role") or kwargs.get("type")
+    if isinstance(raw.get("data"), Mapping) and isinstance(raw.get("type"), str):
+        data = raw["data"]
+        return data, data.get("role") or raw["type"]
+    return raw, None
+
+
+def _split_parts(content: Any) -> tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Content items (text strings and other parts, in order), tool calls, tool responses."""
+    items: list[Any] = []
+    calls: list[dict[str, Any]] = []
+    responses: list[dict[str, Any]] = []
+    if content is None:
+        return items, calls, responses
+    if not isinstance(content, list):
+        content = [content]
+    for part in content:
+        if isinstance(part, str):
+            items.append(part)
+            continue
+        if not isinstance(part, Mapping):
+            items.append(as_text(part))
+            continue
+        kind = part.get("type")
+        if kind in _TEXT_PARTS or (kind is None and isinstance(part.get("text"), str)):
+            text = part.get("content") if isinstance(part.get("content"), str) else part.get("text")
+            items.append(text if isinstance(text, str) else as_text(text) or "")
+        elif kind in _CALL_PARTS:
+            if (call := normalise_tool_call(part)) is not None:
+                calls.append(call)
+        elif kind in _RESPONSE_PARTS:
+            body = next((part[k] for k in ("response", "content", "output") if k in part), None)
+            responses.append(
+                compact(
+                    {
+                        "id": part.get("id") or part.get("tool_use_id") or part.get("call_id"),
+                        "content": body,
+                    }
+                )
+            )
+        else:
+            items.append(dict(part))
+    return items, calls, responses
+
+
+def content_text(items: list[Any]) -> Any:
+    """Text items joined into one string; a list of typed parts when any part is not text."""
+    if not items:
+        return None
+    if all(isinstance(item, str) for item in items):
+        return "\n".join(items)
+    return [{"type": "text", "text": item} if isinstance(item, str) else item for item in items]
+
+
+def _response_text(body: Any) -> str | None:
+    if isinstance(body, list):
+        items, _, _ = _split_parts(body)
+        joined = content_text(items)
+        return joined if isinstance(joined, str) or joined is None else as_text(joined)
+    return as_text(body)
+
+
+def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, Any]]:
+    """One recorded message as normalised messages (a multi-result tool message splits)."""
+    if isinstance(raw, str):
+        return [{"role": default_role, "content": raw}]
+    if not isinstance(raw, Mapping):
+        return [] if raw is None else [{"role": default_role, "content": as_text(raw)}]
+    fields, lc_role = _unwrap_langchain(raw)
+    role = normalise_role(lc_role or fields.get("role"), default_role)
+    if "parts" in fields:
+        content = fields["parts"]
+    else:
+        content = parse_json_container_parts(fields.get("content"))
+    items, calls, responses = _split_parts(content)
+    for raw_call in fields.get("tool_calls") or ():
+        if (call := normalise_tool_call(raw_call)) is not None:
+            calls.append(call)
+    if (call := normalise_tool_call(fields.get("function_call"))) is not None:
+        calls.append(call)
+
+    name = fields.get("name")
+    if role == "tool":
+        call_id = fields.get("tool_call_id")
+        if call_id is None and lc_role is None:
+            call_id = fields.get("id")  # the older GenAI tool-message event body
+        if not responses:
+            text = content_text(items)
+            return [_message("tool", text, tool_call_id=call_id, name=name)]
+        items = []
+    out: list[dict[str, Any]] = []
+    text = content_text(items)
+    if text == "" and calls:
+        text = None
+    if role != "tool" and (text is not None or calls or not responses):
+        out.append(_message(role, text, tool_calls=calls or None))
+    for response in responses:
+        out.append(
+            _message(
+                "tool",
+                _response_text(response.get("content")),
+                tool_call_id=response.get("id"),
+                name=name if role == "tool" else None,
+            )
+        )
+    return out
+
+
+def _message(role: str, content: Any, **extra: Any) -> dict[str, Any]:
+    """A normalised message: `role` and `content` always, other keys only with a value."""
+    return {"role": role, "content": content, **compact(extra)}
+
+
+def parse_json_container_parts(content: Any) -> Any:
+    """Content recorded as a JSON string of typed parts becomes the parts; other text stays."""
+    if isinstance(content, str) and content.lstrip().startswith("[{"):
+        parsed = parse_json_container(content)
+        if isinstance(parsed, list) and all(isinstance(p, Mapping) and "type" in p for p in parsed):
+            return parsed
+    return content
+
+
+def normalise_messages(raw: Any, default_role: str = "user") -> list[dict[str, Any]]:
+    """A list of messages from a list, a JSON string, `{"messages": [...]}` or plain text."""
+    value = parse_json(raw)
+    if isinstance(value, Mapping):
+        inner = value.get("messages")
+        if isinstance(inner, list):
+            # LangChain batches prompts as a list of conversations: take the first.
+            if inner and all(isinstance(m, list) for m in inner):
+                inner = inner[0]
+            value = inner
+        else:
+            value = [value]
+    if not isinstance(value, list):
+        return normalise_message(value, default_role) if value not in (None, "") else []
+    out: list[dict[str, Any]] = []
+    for item in value:
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+            item = {"role": item[0], "content": item[1]}  # LangChain ("user", "text") tuples
+        out.extend(normalise_message(item, default_role))
+    return out
+
+
+def system_message(instructions: Any) -> dict[str, Any] | None:
+    """`gen_ai.system_instructions` (text or a list of parts) as a system message."""
+    value = parse_json_container(instructions)
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        items, _, _ = _split_parts(value)
+        text = content_text(items)
+    else:
+        text = value if isinstance(value, str) else as_text(value)
+    return {"role": "system", "content": text}
+
+
+def openinference_messages(attrs: Attrs, prefix: str) -> list[dict[str, Any]]:
+    """Messages from the flattened `prefix.N.message.*` keys of OpenInference."""
+    out: list[dict[str, Any]] = []
+    for group in indexed(attrs, prefix):
+        raw: dict[str, Any] = {
+            "role": group.get("message.role"),
+            "name": group.get("message.name"),
+            "tool_call_id": group.get("message.tool_call_id"),
+        }
+        if "message.content" in group:
+            raw["content"] = group["message.content"]
+        else:
+            raw["content"] = [_openinference_part(p) for p in indexed(group, "message.contents")]
+        raw["tool_calls"] = [
+            {
+                "id": call.get("tool_call.id"),
+                "name": call.get("tool_call.function.name"),
+                "arguments": call.get("tool_call.function.arguments"),
+            }
+            for call in indexed(group, "message.tool_calls")
+        ]
+        if "message.function_call_name" in group:
+            raw["function_call"] = {
+                "name": group["message.function_call_name"],
+                "arguments": group.get("message.function_call_arguments_json"),
+            }
+        out.extend(normalise_message(compact(raw)))
+    return out
+
+
+def _openinference_part(part: dict[str, Any]) -> Any:
+    kind = part.get("message_content.type", "text")
+    if kind == "text":
+        return {"type": "text", "text": part.get("message_content.text", "")}
+    fields = {k.removeprefix("message_content."): v for k, v in part.items()}
+    fields["type"] = kind
+    if "image.image.url" in fields:
+        fields["url"] = fields.pop("image.image.url")
+    return fields
+
+
+def legacy_indexed_messages(attrs: Attrs, prefix: str, default_role: str) -> list[dict[str, Any]]:
+    """Messages from the older indexed GenAI form: `gen_ai.prompt.0.role`, `.content`, ..."""
+    out: list[dict[str, Any]] = []
+    for group in indexed(attrs, prefix):
+        raw: dict[str, Any] = {
+            "role": group.get("role"),
+            "content": group.get("content"),
+            "tool_call_id": group.get("tool_call_id"),
+            "name": group.get("name"),
+            "tool_calls": [
+                {"id": c.get("id"), "name": c.get("name"), "arguments": c.get("arguments")}
+                for c in indexed(group, "tool_calls")
+            ],
+        }
+        out.extend(normalise_message(compact(raw), default_role))
+    return out
+
+
+def tool_definition(raw: Any) -> dict[str, Any] | None:
+    """`{"name", "description", "parameters"}` from an OpenAI, GenAI or Anthropic tool schema."""
+    raw = parse_json_container(raw)
+    if not isinstance(raw, Mapping):
+        return None
+    body = raw["function"] if isinstance(raw.get("function"), Mapping) else raw
+    name = body.get("name")
+    if not name:
+        return None
+    parameters = body.get("parameters", body.get("input_schema"))
+    return compact(
+        {
+            "name": name,
+            "description": body.get("description"),
+            "parameters": parse_json_container(parameters),
+        }
+    )

@@ -1,0 +1,307 @@
+"""Read OTLP/JSON trace exports: one ExportTraceServiceRequest, or JSON Lines of them.
+
+The OTLP/JSON encoding (opentelemetry-proto, docs/specification.md) is protobuf's JSON mapping
+with two changes: trace and span ids are hex strings, and enum values are integers. Writers
+in the wild also send base64 ids and enum names, snake_case field names and the pre-1.0
+`instrumentationLibrarySpans` key, so all of those are accepted too. Anything else that is
+wrong is reported as one `InvalidInput` line naming the place.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..errors import InvalidInput
+from ..records import TraceBundle
+from .bundle import build_bundle
+from .raw import RawEvent, RawSpan
+
+_STATUS = {
+    0: "unset",
+    1: "ok",
+    2: "error",
+    "STATUS_CODE_UNSET": "unset",
+    "STATUS_CODE_OK": "ok",
+    "STATUS_CODE_ERROR": "error",
+    "UNSET": "unset",
+    "OK": "ok",
+    "ERROR": "error",
+}
+_SPAN_KINDS = (
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+)
+_OTHER_SIGNALS = {
+    "resourceLogs": "logs",
+    "resourceMetrics": "metrics",
+    "resourceProfiles": "profiles",
+}
+
+
+def _field(obj: Mapping[str, Any], camel: str) -> Any:
+    """A field by its lowerCamelCase name or its protobuf snake_case name."""
+    if camel in obj:
+        return obj[camel]
+    return obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+
+
+def _text(data: str | bytes) -> str:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    return data.lstrip("\ufeff")
+
+
+def _documents(text: str) -> Iterator[tuple[str, Any]]:
+    """`(where, document)` pairs: the whole text as one JSON document, or one per line."""
+    if not text.strip():
+        raise InvalidInput("empty input: expected an OTLP/JSON trace export")
+    try:
+        yield "", json.loads(text)
+        return
+    except json.JSONDecodeError as exc:
+        whole_error = exc
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    looks_like_lines = whole_error.msg == "Extra data"
+    if not looks_like_lines and len(lines) > 1:
+        try:
+            json.loads(lines[0][1])
+            looks_like_lines = True
+        except json.JSONDecodeError:
+            pass
+    if not looks_like_lines:
+        raise InvalidInput(
+            f"not valid JSON ({whole_error.msg} at line {whole_error.lineno} "
+            f"column {whole_error.colno})"
+        )
+    for number, line in lines:
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        yield f"line {number}: ", document
+
+
+def _id(value: Any, size: int, where: str, name: str) -> str | None:
+    """A trace or span id as lowercase hex; base64 ids (protobuf's JSON mapping) are converted."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}: {name} must be a string, got {type(value).__name__}")
+    text = value.strip()
+    if re.fullmatch(rf"[0-9a-fA-F]{{{size * 2}}}", text):
+        return text.lower()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == size:
+        return raw.hex()
+    return text  # not an OTLP id, but ids are text in this tool: keep it as written
+
+
+def _nanos(value: Any, where: str, name: str) -> int | None:
+    if value is None or value == "" or value == 0 or value == "0":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise InvalidInput(f"{where}: {name} must be an integer of nanoseconds, got {value!r}")
+
+
+def any_value(value: Any) -> Any:
+    """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...)."""
+    if not isinstance(value, Mapping):
+        return value  # a writer that put plain JSON values: take them as they are
+    if not value:
+        return None
+    for key, convert in (
+        ("stringValue", str),
+        ("boolValue", bool),
+        ("intValue", _int_value),
+        ("doubleValue", _double_value),
+        ("bytesValue", str),
+    ):
+        found = _field(value, key)
+        if found is not None:
+            return convert(found)
+    array = _field(value, "arrayValue")
+    if isinstance(array, Mapping):
+        return [any_value(v) for v in array.get("values") or []]
+    kvlist = _field(value, "kvlistValue")
+    if isinstance(kvlist, Mapping):
+        return attributes(kvlist.get("values"))
+    return dict(value)
+
+
+def _int_value(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _double_value(value: Any) -> Any:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return number if number == number and abs(number) != float("inf") else str(value)
+
+
+def attributes(items: Any, where: str = "") -> dict[str, Any]:
+    """A flat `{key: value}` dict from an OTLP `KeyValue` list."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise InvalidInput(f"{where}: attributes must be a list of {{key, value}} objects")
+    out: dict[str, Any] = {}
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+            out[item["key"]] = any_value(item.get("value"))
+        elif where:
+            raise InvalidInput(f"{where}: an attribute is not a {{key, value}} object")
+    return out
+
+
+def _status(span: Mapping[str, Any], where: str) -> tuple[str, str | None]:
+    status = span.get("status") or {}
+    if not isinstance(status, Mapping):
+        raise InvalidInput(f"{where}: status must be an object")
+    code = status.get("code", 0)
+    if code not in _STATUS:
+        raise InvalidInput(f"{where}: unknown status code {code!r}")
+    return _STATUS[code], status.get("message") or None
+
+
+def _kind(value: Any) -> str | None:
+    if isinstance(value, int) and 0 <= value < len(_SPAN_KINDS):
+        return _SPAN_KINDS[value]
+    return value if isinstance(value, str) else None
+
+
+def _read_span(
+    span: Any, where: str, resource: dict[str, Any], scope: Mapping[str, Any]
+) -> RawSpan:
+    if not isinstance(span, Mapping):
+        raise InvalidInput(f"{where}: a span must be a JSON object")
+    name = span.get("name")
+    if name:
+        where = f"{where} ('{name}')"
+    trace_id = _id(_field(span, "traceId"), 16, where, "traceId")
+    if trace_id is None:
+        raise InvalidInput(f"{where}: missing traceId")
+    span_id = _id(_field(span, "spanId"), 8, where, "spanId")
+    if span_id is None:
+        raise InvalidInput(f"{where}: missing spanId")
+    parent = _id(_field(span, "parentSpanId"), 8, where, "parentSpanId")
+    if parent is not None and set(parent) == {"0"}:
+        parent = None
+    status, message = _status(span, where)
+    events = []
+    for index, event in enumerate(span.get("events") or []):
+        if not isinstance(event, Mapping):
+            raise InvalidInput(f"{where}: event {index} must be a JSON object")
+        events.append(
+            RawEvent(
+                name=str(event.get("name") or ""),
+                time_ns=_nanos(_field(event, "timeUnixNano"), where, "event timeUnixNano"),
+                attributes=attributes(event.get("attributes"), f"{where} event {index}"),
+            )
+        )
+    return RawSpan(
+        trace_id=trace_id,
+        span_id=span_id,
+        name=str(name or ""),
+        parent_span_id=parent,
+        start_ns=_nanos(_field(span, "startTimeUnixNano"), where, "startTimeUnixNano"),
+        end_ns=_nanos(_field(span, "endTimeUnixNano"), where, "endTimeUnixNano"),
+        status_code=status,
+        status_message=message,
+        span_kind=_kind(span.get("kind")),
+        attributes=attributes(span.get("attributes"), where),
+        events=events,
+        resource=resource,
+        scope_name=scope.get("name") or None,
+        scope_version=scope.get("version") or None,
+    )
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{where} must be a list, got {type(value).__name__}")
+    return value
+
+
+def read_request(request: Any, where: str = "") -> list[RawSpan]:
+    """The spans of one ExportTraceServiceRequest (`where` prefixes error messages)."""
+    if not isinstance(request, Mapping):
+        kind = type(request).__name__
+        raise InvalidInput(f"{where}not an OTLP trace export: expected a JSON object, got {kind}")
+    if request.get("format") == "agenttrace-replay":
+        raise InvalidInput(f"{where}this is an agenttrace-replay export, not OTLP")
+    resource_spans = _field(request, "resourceSpans")
+    if resource_spans is None:
+        other = next((s for k, s in _OTHER_SIGNALS.items() if _field(request, k) is not None), None)
+        if other:
+            raise InvalidInput(f"{where}this is an OTLP {other} export, not traces")
+        raise InvalidInput(f"{where}not an OTLP trace export: no 'resourceSpans' key")
+    spans: list[RawSpan] = []
+    for i, entry in enumerate(_list(resource_spans, f"{where}resourceSpans")):
+        here = f"{where}resourceSpans[{i}]"
+        if not isinstance(entry, Mapping):
+            raise InvalidInput(f"{here} must be a JSON object")
+        resource_obj = entry.get("resource") or {}
+        resource = attributes(resource_obj.get("attributes"), f"{here}.resource")
+        scope_key = "scopeSpans" if _field(entry, "scopeSpans") is not None else (
+            "instrumentationLibrarySpans"
+        )
+        for j, scope_spans in enumerate(_list(_field(entry, scope_key), f"{here}.{scope_key}")):
+            scope_here = f"{here}.{scope_key}[{j}]"
+            if not isinstance(scope_spans, Mapping):
+                raise InvalidInput(f"{scope_here} must be a JSON object")
+            scope = scope_spans.get("scope") or _field(scope_spans, "instrumentationLibrary") or {}
+            if not isinstance(scope, Mapping):
+                scope = {}
+            for k, span in enumerate(_list(scope_spans.get("spans"), f"{scope_here}.spans")):
+                spans.append(_read_span(span, f"{scope_here}.spans[{k}]", resource, scope))
+    return spans
+
+
+def read_spans(data: str | bytes) -> list[RawSpan]:
+    """Every span in an OTLP/JSON document or JSON Lines file, in file order."""
+    spans: list[RawSpan] = []
+    for where, document in _documents(_text(data)):
+        if isinstance(document, list) and not where:  # a JSON array of requests
+            for index, request in enumerate(document):
+                spans.extend(read_request(request, f"item {index}: "))
+        else:
+            spans.extend(read_request(document, where))
+    return spans
+
+
+def parse_otlp(data: str | bytes) -> list[TraceBundle]:
+    """One `TraceBundle` per trace id in an OTLP/JSON export, in order of first appearance.
+
+    A span exported twice (the same trace and span id) is taken once, its last copy winning.
+    """
+    traces: dict[str, dict[str, RawSpan]] = {}
+    for span in read_spans(data):
+        traces.setdefault(span.trace_id, {})[span.span_id] = span
+    return [build_bundle(trace_id, list(spans.values())) for trace_id, spans in traces.items()]

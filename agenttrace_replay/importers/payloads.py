@@ -1,0 +1,305 @@
+"""A span's `input` and `output` in the shapes of docs/messages.md, by kind.
+
+Each convention records the same facts in several places (a JSON attribute, indexed
+attributes, span events); the readers below try them newest first and take the first that
+is present, so a span written by any version of an instrumentation reads the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .attrs import (
+    Attrs,
+    compact,
+    first,
+    has_prefix,
+    indexed,
+    parse_json,
+    parse_json_container,
+)
+from .conventions import request_model
+from .messages import (
+    legacy_indexed_messages,
+    normalise_message,
+    normalise_messages,
+    openinference_messages,
+    system_message,
+    tool_definition,
+)
+from .raw import RawSpan
+
+_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+_MESSAGE_EVENTS = {
+    "gen_ai.system.message": "system",
+    "gen_ai.user.message": "user",
+    "gen_ai.assistant.message": "assistant",
+    "gen_ai.tool.message": "tool",
+}
+_NOT_PARAMETERS = {"model", "model_name", "_type", "tools", "functions", "tool_choice", "stream"}
+_HANDOFF_FROM_TO = re.compile(r"handoff\s+from\s+(.+?)\s+to\s+(.+)$", re.IGNORECASE)
+_HANDOFF_TO = re.compile(r"^(?:handoff[\s_]+to[\s_]+|transfer_to_|handoff[\s_:-]+)(.+)$", re.I)
+
+
+def _genai(raw: RawSpan, key: str) -> Any:
+    """A GenAI attribute from the span, else from the inference-details event."""
+    if key in raw.attributes:
+        return raw.attributes[key]
+    event = raw.event(_DETAILS_EVENT)
+    return event.attributes.get(key) if event is not None else None
+
+
+def _event_message(name: str, attrs: Attrs) -> dict[str, Any]:
+    body = parse_json_container(first(attrs, "body", "event.body"))
+    fields = dict(body) if isinstance(body, Mapping) else dict(attrs)
+    fields.setdefault("role", _MESSAGE_EVENTS.get(name))
+    if "tool_calls" in fields:
+        fields["tool_calls"] = parse_json_container(fields["tool_calls"])
+    if "message" in fields:  # gen_ai.choice: {"message": {...}, "finish_reason": ...}
+        message = parse_json_container(fields["message"])
+        if isinstance(message, Mapping):
+            return {"role": "assistant", **message}
+    return fields
+
+
+def llm_input_messages(raw: RawSpan) -> list[dict[str, Any]]:
+    attrs = raw.attributes
+    messages: list[dict[str, Any]] = []
+    prompt_event = raw.event("gen_ai.content.prompt")
+    message_events = [e for e in raw.events if e.name in _MESSAGE_EVENTS]
+    if (value := _genai(raw, "gen_ai.input.messages")) is not None:
+        messages = normalise_messages(value)
+    elif attrs.get("gen_ai.prompt") is not None:
+        messages = normalise_messages(attrs["gen_ai.prompt"])
+    elif has_prefix(attrs, "gen_ai.prompt"):
+        messages = legacy_indexed_messages(attrs, "gen_ai.prompt", "user")
+    elif prompt_event is not None:
+        messages = normalise_messages(prompt_event.attributes.get("gen_ai.prompt"))
+    elif message_events:
+        for event in message_events:
+            role = _MESSAGE_EVENTS[event.name]
+            messages.extend(normalise_message(_event_message(event.name, event.attributes), role))
+    elif has_prefix(attrs, "llm.input_messages"):
+        messages = openinference_messages(attrs, "llm.input_messages")
+    elif attrs.get("input.value") is not None:
+        messages = normalise_messages(attrs["input.value"])
+    system = system_message(_genai(raw, "gen_ai.system_instructions"))
+    if system is not None and not (messages and messages[0]["role"] == "system"):
+        messages.insert(0, system)
+    return messages
+
+
+def _langchain_generations(value: Any) -> list[dict[str, Any]] | None:
+    if not (isinstance(value, Mapping) and isinstance(value.get("generations"), list)):
+        return None
+    out: list[dict[str, Any]] = []
+    for batch in value["generations"]:
+        for generation in batch if isinstance(batch, list) else [batch]:
+            if not isinstance(generation, Mapping):
+                continue
+            if generation.get("message") is not None:
+                out.extend(normalise_message(generation["message"], "assistant"))
+            elif generation.get("text") is not None:
+                out.append({"role": "assistant", "content": generation["text"]})
+    return out
+
+
+def llm_output(raw: RawSpan) -> dict[str, Any] | None:
+    attrs = raw.attributes
+    finish: Any = None
+    messages: list[dict[str, Any]] | None = None
+    completion_event = raw.event("gen_ai.content.completion")
+    choice_events = [e for e in raw.events if e.name == "gen_ai.choice"]
+    if (value := _genai(raw, "gen_ai.output.messages")) is not None:
+        parsed = parse_json_container(value)
+        messages = normalise_messages(parsed, "assistant")
+        if isinstance(parsed, list) and parsed and isinstance(parsed[0], Mapping):
+            finish = parsed[0].get("finish_reason")
+    elif attrs.get("gen_ai.completion") is not None:
+        messages = normalise_messages(attrs["gen_ai.completion"], "assistant")
+    elif has_prefix(attrs, "gen_ai.completion"):
+        messages = legacy_indexed_messages(attrs, "gen_ai.completion", "assistant")
+        finish = attrs.get("gen_ai.completion.0.finish_reason")
+    elif completion_event is not None:
+        completion = completion_event.attributes.get("gen_ai.completion")
+        messages = normalise_messages(completion, "assistant")
+    elif choice_events:
+        messages = []
+        for event in choice_events:
+            fields = _event_message(event.name, event.attributes)
+            messages.extend(normalise_message(fields, "assistant"))
+            finish = finish or event.attributes.get("finish_reason")
+    elif has_prefix(attrs, "llm.output_messages"):
+        messages = openinference_messages(attrs, "llm.output_messages")
+    elif attrs.get("output.value") is not None:
+        value = parse_json(attrs["output.value"])
+        messages = _langchain_generations(value)
+        if messages is None:
+            messages = normalise_messages(value, "assistant")
+    if finish is None:
+        reasons = parse_json_container(attrs.get("gen_ai.response.finish_reasons"))
+        if isinstance(reasons, list):
+            finish = reasons[0] if reasons else None
+        elif isinstance(reasons, str) and reasons:
+            finish = reasons
+        if finish is None:
+            finish = first(attrs, "llm.finish_reason")
+    if not messages and finish is None:
+        return None
+    return compact({"messages": messages or [], "finish_reason": finish})
+
+
+def llm_parameters(attrs: Attrs) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if key.startswith("gen_ai.request.") and key != "gen_ai.request.model":
+            params[key.removeprefix("gen_ai.request.").replace(".", "_")] = value
+    invocation = parse_json_container(attrs.get("llm.invocation_parameters"))
+    if isinstance(invocation, Mapping):
+        for key, value in invocation.items():
+            if key not in _NOT_PARAMETERS and value is not None:
+                params.setdefault(key, value)
+    return params
+
+
+def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
+    candidates: list[Any] = []
+    definitions = parse_json_container(attrs.get("gen_ai.tool.definitions"))
+    if isinstance(definitions, list):
+        candidates.extend(definitions)
+    for group in indexed(attrs, "llm.tools"):
+        schema = group.get("tool.json_schema")
+        if schema is None:
+            schema = {
+                "name": group.get("tool.name"),
+                "description": group.get("tool.description"),
+                "parameters": group.get("tool.parameters"),
+            }
+        candidates.append(schema)
+    for group in indexed(attrs, "llm.request.functions"):
+        candidates.append(group)
+    if not candidates:
+        invocation = parse_json_container(attrs.get("llm.invocation_parameters"))
+        if isinstance(invocation, Mapping) and isinstance(invocation.get("tools"), list):
+            candidates.extend(invocation["tools"])
+    tools: list[dict[str, Any]] = []
+    for candidate in candidates:
+        tool = tool_definition(candidate)
+        if tool is not None and tool not in tools:
+            tools.append(tool)
+    return tools
+
+
+def llm_input(raw: RawSpan) -> dict[str, Any]:
+    attrs = raw.attributes
+    return compact(
+        {
+            "messages": llm_input_messages(raw),
+            "model": request_model(attrs),
+            "parameters": llm_parameters(attrs) or None,
+            "tools": llm_tools(attrs) or None,
+        }
+    )
+
+
+def _langchain_tool_message(value: Any) -> Mapping[str, Any] | None:
+    """The fields of a serialised LangChain ToolMessage, which is how it records tool output."""
+    if not isinstance(value, Mapping):
+        return None
+    if value.get("type") == "tool" and isinstance(value.get("data"), Mapping):
+        return value["data"]
+    kwargs = value.get("kwargs")
+    ident = value.get("id")
+    if isinstance(kwargs, Mapping) and isinstance(ident, list) and ident[-1:] == ["ToolMessage"]:
+        return kwargs
+    return None
+
+
+def tool_input(raw: RawSpan) -> dict[str, Any]:
+    attrs = raw.attributes
+    name = first(attrs, "gen_ai.tool.name", "tool.name", "tool_call.function.name")
+    if name is None:
+        name = re.sub(r"^execute_tool\s+", "", raw.name or "") or None
+    arguments = first(attrs, "gen_ai.tool.call.arguments", "tool_call.function.arguments")
+    if arguments is None and (query := attrs.get("gen_ai.retrieval.query.text")) is not None:
+        arguments = {"query": query}
+    if arguments is None:
+        arguments = attrs.get("input.value")
+    if arguments is None:
+        schema_or_args = parse_json_container(attrs.get("tool.parameters"))
+        if not (isinstance(schema_or_args, Mapping) and "properties" in schema_or_args):
+            arguments = schema_or_args
+    call_id = first(attrs, "gen_ai.tool.call.id", "tool_call.id", "tool.id")
+    if call_id is None:
+        message = _langchain_tool_message(parse_json(attrs.get("output.value")))
+        call_id = message.get("tool_call_id") if message else None
+    return compact({"name": name, "arguments": parse_json_container(arguments), "call_id": call_id})
+
+
+def _documents(attrs: Attrs) -> list[dict[str, Any]] | None:
+    documents = [
+        {k.removeprefix("document."): parse_json(v) for k, v in group.items()}
+        for group in indexed(attrs, "retrieval.documents")
+    ]
+    return documents or None
+
+
+def tool_output(raw: RawSpan) -> dict[str, Any] | None:
+    attrs = raw.attributes
+    result = first(attrs, "gen_ai.tool.call.result", "output.value")
+    if result is None:
+        result = first(attrs, "gen_ai.retrieval.documents") or _documents(attrs)
+    if result is None:
+        return None
+    value = parse_json(result)
+    message = _langchain_tool_message(value)
+    if message is not None:
+        value = parse_json(message.get("content"))
+    return {"result": value}
+
+
+def generic_payload(raw: RawSpan, side: str) -> Any:
+    """Input or output of agent, checkpoint and unkinded spans: an object, else `{"value": ...}`."""
+    messages_key = "gen_ai.input.messages" if side == "input" else "gen_ai.output.messages"
+    attrs = raw.attributes
+    if (messages := _genai(raw, messages_key)) is not None:
+        normalised = normalise_messages(messages, "user" if side == "input" else "assistant")
+        system = None
+        if side == "input":
+            system = system_message(_genai(raw, "gen_ai.system_instructions"))
+        if system is not None and not (normalised and normalised[0]["role"] == "system"):
+            normalised.insert(0, system)
+        return {"messages": normalised}
+    value = attrs.get(f"{side}.value")
+    if value is None:
+        return None
+    value = parse_json(value)
+    return dict(value) if isinstance(value, Mapping) else {"value": value}
+
+
+def handoff_agents(attrs: Attrs, name: str) -> tuple[str | None, str | None]:
+    """The agents a handoff names, from attributes or from its span name."""
+    source = first(attrs, "agenttrace.handoff.from_agent")
+    target = first(attrs, "agenttrace.handoff.to_agent")
+    for key, value in attrs.items():
+        if source is None and key.endswith(".from_agent") and isinstance(value, str):
+            source = value
+        if target is None and key.endswith(".to_agent") and isinstance(value, str):
+            target = value
+    if (match := _HANDOFF_FROM_TO.search(name or "")) is not None:
+        source = source or match.group(1)
+        target = target or match.group(2)
+    elif target is None and (match := _HANDOFF_TO.match(name or "")) is not None:
+        target = match.group(1)
+    return source, target
+
+
+def span_payloads(raw: RawSpan, kind: str | None) -> tuple[Any, Any]:
+    """`(input, output)` of a span of the given kind (handoff agents are added by the caller)."""
+    if kind == "llm_call":
+        return llm_input(raw), llm_output(raw)
+    if kind == "tool_call":
+        return tool_input(raw), tool_output(raw)
+    return generic_payload(raw, "input"), generic_payload(raw, "output")

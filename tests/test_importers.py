@@ -1,0 +1,607 @@
+"""The OTLP importer on traces written by the real OpenTelemetry SDK (no database)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import otel_traces  # tests/ is on sys.path (conftest.py)
+import pytest
+
+from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.importers import detect_format, parse_otlp
+from agenttrace_replay.records import SPAN_KINDS, SpanRecord, TraceBundle
+
+
+@pytest.fixture(scope="module")
+def genai_doc() -> str:
+    return otel_traces.genai_multi_agent_trace()
+
+
+@pytest.fixture(scope="module")
+def genai(genai_doc: str) -> TraceBundle:
+    (bundle,) = parse_otlp(genai_doc)
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def legacy() -> TraceBundle:
+    (bundle,) = parse_otlp(otel_traces.genai_legacy_trace())
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def openinference() -> TraceBundle:
+    (bundle,) = parse_otlp(otel_traces.openinference_trace())
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def langgraph() -> TraceBundle:
+    (bundle,) = parse_otlp(otel_traces.langgraph_trace("What is the weather in Lisbon?"))
+    return bundle
+
+
+def spans(bundle: TraceBundle, kind: str | None = None, name: str | None = None) -> list[SpanRecord]:
+    return [
+        s
+        for s in bundle.spans
+        if (kind is None or s.kind == kind) and (name is None or s.name == name)
+    ]
+
+
+def only(bundle: TraceBundle, name: str) -> SpanRecord:
+    (span,) = spans(bundle, name=name)
+    return span
+
+
+def ancestors(bundle: TraceBundle, span: SpanRecord) -> list[str]:
+    by_id = {s.span_id: s for s in bundle.spans}
+    names = []
+    while span.parent_span_id is not None:
+        span = by_id[span.parent_span_id]
+        names.append(span.name)
+    return names
+
+
+# --- GenAI conventions, current form ------------------------------------------------------
+
+
+def test_genai_kinds_and_tree(genai: TraceBundle) -> None:
+    kinds = [(s.name, s.kind) for s in genai.spans]
+    assert kinds == [
+        ("invoke_agent supervisor", "agent_message"),
+        ("chat gpt-4o", "llm_call"),
+        ("tools", None),
+        ("execute_tool lookup_customer", "tool_call"),
+        ("execute_tool get_invoice", "tool_call"),
+        ("chat gpt-4o", "llm_call"),
+        ("transfer_to_billing_specialist", "handoff"),
+        ("invoke_agent billing_specialist", "agent_message"),
+        ("chat claude-3-5-sonnet", "llm_call"),
+        ("chat gpt-4o", "llm_call"),
+    ]
+    chat = only(genai, "chat claude-3-5-sonnet")
+    assert ancestors(genai, chat) == [
+        "invoke_agent billing_specialist",
+        "transfer_to_billing_specialist",
+        "invoke_agent supervisor",
+    ]
+    ids = {s.span_id for s in genai.spans}
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    assert len(genai.trace.trace_id) == 32 and genai.trace.trace_id == genai.trace.trace_id.lower()
+
+
+def test_genai_agents(genai: TraceBundle) -> None:
+    agents = {a.agent_id: a for a in genai.agents}
+    assert set(agents) == {otel_traces.SUPERVISOR_ID, "agent-billing-specialist"}
+    supervisor = agents[otel_traces.SUPERVISOR_ID]
+    assert supervisor.name == "supervisor"
+    assert supervisor.role == "Routes customer questions to specialists"
+    assert supervisor.model == "gpt-4o-2024-08-06"
+    assert supervisor.config["system_instructions"] == otel_traces.SUPERVISOR_SYSTEM
+    assert supervisor.config["tools"] == ["lookup_customer", "get_invoice"]
+    billing = agents["agent-billing-specialist"]
+    assert (billing.name, billing.model) == ("billing_specialist", "claude-3-5-sonnet")
+    assert only(genai, "chat claude-3-5-sonnet").agent_id == "agent-billing-specialist"
+    assert only(genai, "execute_tool get_invoice").agent_id == otel_traces.SUPERVISOR_ID
+    assert genai.trace.agent_count == 2
+
+
+def test_genai_llm_messages(genai: TraceBundle) -> None:
+    first, second, final = spans(genai, "llm_call", "chat gpt-4o")
+    assert first.input["messages"] == [
+        {"role": "system", "content": otel_traces.SUPERVISOR_SYSTEM},
+        {"role": "user", "content": otel_traces.QUESTION},
+    ]
+    assert first.input["model"] == "gpt-4o"
+    assert first.input["parameters"] == {"temperature": 0.2, "max_tokens": 1024, "top_p": 0.9}
+    assert [t["name"] for t in first.input["tools"]] == ["lookup_customer", "get_invoice"]
+    assert first.output == {
+        "messages": [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_lookup_1", "name": "lookup_customer",
+                     "arguments": {"email": "dana@example.com"}},
+                    {"id": "call_invoice_1", "name": "get_invoice",
+                     "arguments": {"invoice_id": "INV-1042"}},
+                ],
+            }
+        ],
+        "finish_reason": "tool_call",
+    }  # fmt: skip
+    tool_results = [m for m in second.input["messages"] if m["role"] == "tool"]
+    assert tool_results == [
+        {
+            "role": "tool",
+            "content": json.dumps({"customer_id": "C-881", "plan": "Pro", "status": "active"}),
+            "tool_call_id": "call_lookup_1",
+        },
+        {"role": "tool", "content": "error: invoice service HTTP 503", "tool_call_id": "call_invoice_1"},
+    ]
+    assert final.output["messages"][0]["content"].startswith("You were charged twice")
+    assert (first.model, first.input_tokens, first.output_tokens) == ("gpt-4o-2024-08-06", 412, 38)
+    assert first.cost_usd == pytest.approx(0.00141)
+
+
+def test_genai_tools_and_error(genai: TraceBundle) -> None:
+    lookup = only(genai, "execute_tool lookup_customer")
+    assert lookup.input == {
+        "name": "lookup_customer",
+        "arguments": {"email": "dana@example.com"},
+        "call_id": "call_lookup_1",
+    }
+    assert lookup.output == {"result": {"customer_id": "C-881", "plan": "Pro", "status": "active"}}
+    assert (lookup.status, lookup.error) == ("ok", None)
+    invoice = only(genai, "execute_tool get_invoice")
+    assert invoice.status == "error"
+    assert invoice.error == "invoice service HTTP 503"
+    assert invoice.output is None
+    events = invoice.attributes["otel.events"]
+    assert events[0]["name"] == "exception"
+    assert events[0]["attributes"]["exception.message"] == "upstream returned 503"
+
+
+def test_genai_handoff(genai: TraceBundle) -> None:
+    handoff = only(genai, "transfer_to_billing_specialist")
+    assert handoff.input == {"from_agent": "supervisor", "to_agent": "billing_specialist"}
+    assert handoff.agent_id == otel_traces.SUPERVISOR_ID
+
+
+def test_genai_trace_record(genai: TraceBundle) -> None:
+    trace = genai.trace
+    assert trace.name == "invoke_agent supervisor"
+    assert trace.status == "completed"
+    # The root repeats its children's usage: the total counts each LLM call once.
+    assert trace.total_tokens == 412 + 38 + 530 + 22 + 610 + 95 + 720 + 64
+    assert trace.total_cost_usd == pytest.approx(0.00141 + 0.00154 + 0.00326 + 0.00244)
+    assert trace.start_time == min(s.start_time for s in genai.spans)
+    assert trace.end_time == max(s.end_time for s in genai.spans)
+    assert trace.total_latency_ms == pytest.approx(
+        (trace.end_time - trace.start_time).total_seconds() * 1000
+    )
+    assert trace.metadata["service.name"] == "acme-support"
+    assert trace.metadata["gen_ai.conversation.id"] == "conv_5j66UpCpwteGg4YS"
+    assert trace.metadata["otel.scopes"] == ["acme.support.agents"]
+
+
+def test_raw_attributes_are_kept(genai: TraceBundle) -> None:
+    chat = spans(genai, "llm_call")[0]
+    assert chat.attributes["gen_ai.request.temperature"] == 0.2
+    assert chat.attributes["gen_ai.usage.input_tokens"] == 412
+    assert chat.attributes["gen_ai.response.finish_reasons"] == ["tool_call"]
+    assert json.loads(chat.attributes["gen_ai.input.messages"])[0]["role"] == "user"
+
+
+def test_every_bundle_is_json_and_uses_known_kinds(genai: TraceBundle, langgraph: TraceBundle) -> None:
+    for bundle in (genai, langgraph):
+        for span in bundle.spans:
+            assert span.kind is None or span.kind in SPAN_KINDS
+            json.dumps([span.input, span.output, span.attributes])
+        json.dumps(bundle.trace.metadata)
+
+
+# --- GenAI conventions, older forms -------------------------------------------------------
+
+
+def test_legacy_indexed_prompt_and_completion(legacy: TraceBundle) -> None:
+    first, second, from_events, from_messages = spans(legacy, "llm_call")
+    assert first.input["messages"] == [
+        {"role": "system", "content": "You are a concise assistant."},
+        {"role": "user", "content": "What is 17 * 23?"},
+    ]
+    assert first.output == {
+        "messages": [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_calc_1", "name": "calculator", "arguments": {"expression": "17 * 23"}}
+                ],
+            }
+        ],
+        "finish_reason": "tool_calls",
+    }
+    assert first.input["tools"] == [{"name": "calculator", "description": "Evaluate arithmetic."}]
+    assert (first.input_tokens, first.output_tokens) == (52, 18)
+    assert first.model == "gpt-3.5-turbo-0125"
+    assert second.input["messages"][2] == {"role": "tool", "content": "391", "tool_call_id": "call_calc_1"}
+    assert second.output["messages"] == [{"role": "assistant", "content": "17 * 23 = 391."}]
+    assert legacy.trace.total_tokens == 52 + 18 + 71 + 9
+
+
+def test_legacy_events(legacy: TraceBundle) -> None:
+    _, _, from_events, from_messages = spans(legacy, "llm_call")
+    assert from_events.input["messages"] == [{"role": "user", "content": "Say thanks in French."}]
+    assert from_events.output == {"messages": [{"role": "assistant", "content": "Merci !"}]}
+    assert from_messages.input["messages"] == [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "Capital of Italy?"},
+    ]
+    assert from_messages.output == {
+        "messages": [{"role": "assistant", "content": "Rome"}],
+        "finish_reason": "stop",
+    }
+
+
+def test_tool_span_without_arguments_takes_them_from_the_model_call(legacy: TraceBundle) -> None:
+    tool = only(legacy, "calculator")
+    assert tool.kind == "tool_call"
+    assert tool.input == {"name": "calculator", "arguments": {"expression": "17 * 23"}, "call_id": "call_calc_1"}
+    assert legacy.agents == [] and legacy.trace.agent_count == 0
+    assert only(legacy, "answer_question").kind is None
+
+
+# --- OpenInference ------------------------------------------------------------------------
+
+
+def test_openinference_kinds_and_agent(openinference: TraceBundle) -> None:
+    assert [(s.name, s.kind) for s in openinference.spans] == [
+        ("research_agent", "agent_message"),
+        ("plan", None),
+        ("ChatOpenAI", "llm_call"),
+        ("web_search", "tool_call"),
+        ("retrieve", "tool_call"),
+        ("ChatOpenAI", "llm_call"),
+    ]
+    (agent,) = openinference.agents
+    assert (agent.agent_id, agent.name, agent.model) == ("agent-researcher", "researcher", "gpt-4o-mini")
+    assert agent.framework == "llama_index"
+    assert agent.config["system_instructions"] == otel_traces.RESEARCH_SYSTEM
+    assert all(s.agent_id == "agent-researcher" for s in openinference.spans)
+    assert openinference.trace.metadata["session.id"] == "sess-42"
+    assert openinference.trace.metadata["user.id"] == "user-7"
+
+
+def test_openinference_messages(openinference: TraceBundle) -> None:
+    first, second = spans(openinference, "llm_call")
+    assert first.input["messages"][1] == {
+        "role": "user",
+        "content": "When did the James Webb telescope launch?\nAnswer with a date.",
+    }
+    assert first.input["parameters"] == {"temperature": 0.1}
+    assert first.input["tools"] == [
+        {"name": "web_search", "description": "Search the web", "parameters": {"type": "object"}}
+    ]
+    assert first.output == {
+        "messages": [
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_s1", "name": "web_search", "arguments": otel_traces.SEARCH_ARGS}],
+            }
+        ]
+    }
+    assert second.input["messages"][3] == {
+        "role": "tool",
+        "content": json.dumps(otel_traces.SEARCH_RESULT),
+        "tool_call_id": "call_s1",
+        "name": "web_search",
+    }
+    assert (first.input_tokens, first.output_tokens, second.input_tokens) == (120, 24, 210)
+    assert openinference.trace.total_tokens == 120 + 24 + 210 + 17
+
+
+def test_openinference_tool_retriever_and_generic_payloads(openinference: TraceBundle) -> None:
+    tool = only(openinference, "web_search")
+    assert tool.input == {"name": "web_search", "arguments": otel_traces.SEARCH_ARGS, "call_id": "call_s1"}
+    assert tool.output == {"result": otel_traces.SEARCH_RESULT}
+    retriever = only(openinference, "retrieve")
+    assert retriever.input == {"name": "retrieve", "arguments": "Webb launch"}
+    assert retriever.output["result"][0]["content"] == "Webb launched on 25 December 2021."
+    agent = only(openinference, "research_agent")
+    assert agent.input == {"question": "When did the James Webb telescope launch?"}
+    assert agent.output == {"value": "The James Webb telescope launched on 25 December 2021."}
+    assert only(openinference, "plan").input == {"value": "When did the James Webb telescope launch?"}
+
+
+# --- a real LangGraph run ------------------------------------------------------------------
+
+
+def test_langgraph_run(langgraph: TraceBundle) -> None:
+    llm_calls = spans(langgraph, "llm_call")
+    tool_calls = spans(langgraph, "tool_call")
+    assert len(llm_calls) == 2
+    assert [t.input["name"] for t in tool_calls] == ["get_weather"]
+    tool = tool_calls[0]
+    assert tool.input["arguments"] == {"city": "Lisbon"}
+    assert tool.input["call_id"] == llm_calls[0].output["messages"][0]["tool_calls"][0]["id"]
+    assert "Lisbon" in tool.output["result"]
+    final = llm_calls[1].output["messages"][-1]
+    assert final["role"] == "assistant" and "Lisbon" in final["content"]
+    assert [m["role"] for m in llm_calls[1].input["messages"]] == ["user", "assistant", "tool"]
+    assert llm_calls[1].input["messages"][2]["content"] == tool.output["result"]
+    assert llm_calls[0].output["finish_reason"] == "tool_calls"
+
+
+def test_langgraph_agent(langgraph: TraceBundle) -> None:
+    (agent,) = langgraph.agents
+    assert agent.framework == "langgraph"
+    assert agent.model == "fake-deterministic-1"
+    assert agent.config["tools"] == ["get_weather", "calculator"]
+    assert all(s.agent_id == agent.agent_id for s in langgraph.spans)
+    root = langgraph.spans[0]
+    assert root.parent_span_id is None and root.name == agent.name == langgraph.trace.name
+    assert langgraph.trace.status == "completed"
+    assert langgraph.trace.total_tokens == sum(
+        s.input_tokens + s.output_tokens for s in spans(langgraph, "llm_call")
+    )
+
+
+def test_langgraph_question_changes_the_answer() -> None:
+    (bundle,) = parse_otlp(otel_traces.langgraph_trace("Is it raining in Tokyo?"))
+    final = spans(bundle, "llm_call")[-1].output["messages"][-1]["content"]
+    assert "Tokyo" in final and "Lisbon" not in final
+
+
+# --- JSON Lines and encoding variants -----------------------------------------------------
+
+
+def test_jsonl_gives_the_same_bundles(genai_doc: str) -> None:
+    lines = otel_traces.jsonl_variant(genai_doc, batch_size=3)
+    assert len(lines.strip().splitlines()) == 4
+    assert parse_otlp(lines) == parse_otlp(genai_doc)
+    with_blank_lines = "\n" + lines.replace("\n", "\n\n")
+    assert parse_otlp(with_blank_lines.encode()) == parse_otlp(genai_doc)
+
+
+def test_several_traces_in_one_file(genai_doc: str) -> None:
+    other = otel_traces.openinference_trace()
+    bundles = parse_otlp(otel_traces.to_jsonl(genai_doc, other))
+    assert [b.trace.name for b in bundles] == ["invoke_agent supervisor", "research_agent"]
+    merged = json.loads(genai_doc)
+    merged["resourceSpans"] += json.loads(other)["resourceSpans"]
+    assert parse_otlp(json.dumps(merged)) == bundles
+
+
+def _rewrite(doc: str, change: Any) -> dict[str, Any]:
+    data = copy.deepcopy(json.loads(doc))
+    for resource_spans in data["resourceSpans"]:
+        for scope_spans in resource_spans["scopeSpans"]:
+            for span in scope_spans["spans"]:
+                change(span)
+    return data
+
+
+def test_enum_names_string_times_base64_ids_and_old_keys(genai_doc: str) -> None:
+    import base64
+
+    def variant(span: dict[str, Any]) -> None:
+        for key in ("traceId", "spanId", "parentSpanId"):
+            if span.get(key):
+                span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+        span["startTimeUnixNano"] = int(span["startTimeUnixNano"])
+        if span.get("status", {}).get("code") == 2:
+            span["status"]["code"] = "STATUS_CODE_ERROR"
+        for attribute in span.get("attributes", []):
+            value = attribute["value"]
+            if "intValue" in value:
+                value["intValue"] = int(value["intValue"])
+
+    data = _rewrite(genai_doc, variant)
+    for resource_spans in data["resourceSpans"]:
+        resource_spans["instrumentationLibrarySpans"] = resource_spans.pop("scopeSpans")
+        for scope_spans in resource_spans["instrumentationLibrarySpans"]:
+            scope_spans["instrumentationLibrary"] = scope_spans.pop("scope")
+    assert parse_otlp(json.dumps(data)) == parse_otlp(genai_doc)
+
+
+def test_typed_attribute_values() -> None:
+    span = {
+        "traceId": "5b8efff798038103d269b633813fc60c",
+        "spanId": "eee19b7ec3c1b174",
+        "name": "typed",
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000000500000000",
+        "attributes": [
+            {"key": "s", "value": {"stringValue": "x"}},
+            {"key": "i", "value": {"intValue": "42"}},
+            {"key": "d", "value": {"doubleValue": 0.5}},
+            {"key": "b", "value": {"boolValue": True}},
+            {"key": "a", "value": {"arrayValue": {"values": [{"intValue": 1}, {"stringValue": "y"}]}}},
+            {"key": "kv", "value": {"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": False}}]}}},
+            {"key": "bytes", "value": {"bytesValue": "aGk="}},
+            {"key": "empty", "value": {}},
+        ],
+    }
+    request = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    (bundle,) = parse_otlp(json.dumps(request))
+    assert bundle.spans[0].attributes == {
+        "s": "x", "i": 42, "d": 0.5, "b": True, "a": [1, "y"], "kv": {"k": False},
+        "bytes": "aGk=", "empty": None,
+    }  # fmt: skip
+    assert bundle.trace.total_latency_ms == pytest.approx(500.0)
+    assert bundle.trace.start_time.isoformat() == "2023-11-14T22:13:20+00:00"
+
+
+# --- kinds, status and agents from explicit attributes -------------------------------------
+
+
+def _one_span_trace(spans: list[dict[str, Any]]) -> TraceBundle:
+    def typed(value: Any) -> dict[str, Any]:
+        if isinstance(value, bool):
+            return {"boolValue": value}
+        if isinstance(value, int):
+            return {"intValue": str(value)}
+        return {"stringValue": value}
+
+    encoded = []
+    for index, span in enumerate(spans):
+        attributes = [{"key": k, "value": typed(v)} for k, v in span.get("attributes", {}).items()]
+        encoded.append(
+            {
+                "traceId": "0af7651916cd43dd8448eb211c80319c",
+                "spanId": f"{index + 1:016x}",
+                "parentSpanId": f"{span['parent']:016x}" if span.get("parent") else "",
+                "name": span["name"],
+                "startTimeUnixNano": str(1_700_000_000_000_000_000 + index * 1_000_000),
+                "endTimeUnixNano": span.get("end", str(1_700_000_001_000_000_000 - index)),
+                "status": span.get("status", {}),
+                "attributes": attributes,
+            }
+        )
+    (bundle,) = parse_otlp(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": encoded}]}]}))
+    return bundle
+
+
+def test_explicit_kind_and_handoff_rules() -> None:
+    bundle = _one_span_trace(
+        [
+            {"name": "run", "attributes": {"gen_ai.agent.name": "Planner Bot"}},
+            {"name": "save state", "parent": 1, "attributes": {"agenttrace.span.kind": "checkpoint"}},
+            {"name": "handoff to critic", "parent": 1},
+            {"name": "ask", "parent": 1, "attributes": {"gen_ai.operation.name": "chat",
+                                                        "agenttrace.span.kind": "tool_call"}},
+            {"name": "x", "parent": 1, "attributes": {"gen_ai.operation.name": "agent_handoff"}},
+            {"name": "embed", "parent": 1, "attributes": {"openinference.span.kind": "EMBEDDING"}},
+        ]
+    )  # fmt: skip
+    assert [s.kind for s in bundle.spans] == [
+        None, "checkpoint", "handoff", "tool_call", "handoff", None
+    ]  # fmt: skip
+    assert bundle.spans[0].input is None
+    assert spans(bundle, name="handoff to critic")[0].input == {
+        "from_agent": "Planner Bot",
+        "to_agent": "critic",
+    }
+    assert [a.agent_id for a in bundle.agents] == ["agent-planner-bot"]
+
+
+def test_error_and_running_status() -> None:
+    failed = _one_span_trace(
+        [
+            {"name": "root", "status": {"code": 2}},
+            {"name": "child", "parent": 1, "status": {"code": "STATUS_CODE_ERROR", "message": "boom"}},
+        ]
+    )
+    assert failed.trace.status == "failed"
+    assert [(s.status, s.error) for s in failed.spans] == [("error", "error"), ("error", "boom")]
+    running = _one_span_trace([{"name": "root"}, {"name": "child", "parent": 1, "end": "0"}])
+    assert running.trace.status == "running"
+    assert running.trace.end_time is None and running.trace.total_latency_ms is None
+    ok = _one_span_trace([{"name": "root", "status": {"code": 1}}])
+    assert ok.trace.status == "completed" and ok.spans[0].status == "ok"
+
+
+def test_agent_role_framework_and_config_attributes() -> None:
+    config = json.dumps({"temperature": 0, "memory": "short"})
+    bundle = _one_span_trace(
+        [
+            {"name": "agent", "attributes": {
+                "gen_ai.agent.name": "writer", "gen_ai.agent.description": "drafts text",
+                "agenttrace.agent.role": "author", "agenttrace.agent.framework": "crewai",
+                "agenttrace.agent.config": config}},
+            {"name": "inner", "parent": 1, "attributes": {"gen_ai.agent.name": "writer",
+                                                          "gen_ai.agent.id": "w-1"}},
+        ]
+    )  # fmt: skip
+    (agent,) = bundle.agents
+    assert (agent.agent_id, agent.name, agent.role, agent.framework) == ("w-1", "writer", "author", "crewai")
+    assert agent.config == {"temperature": 0, "memory": "short"}
+
+
+def test_missing_parent_becomes_root() -> None:
+    bundle = _one_span_trace([{"name": "orphan", "parent": 99}])
+    assert bundle.spans[0].parent_span_id is None
+    assert bundle.spans[0].attributes["otel.missing_parent_span_id"] == f"{99:016x}"
+
+
+# --- malformed input ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("", "empty input"),
+        ("hello", "not valid JSON (Expecting value at line 1 column 1)"),
+        ('{"resourceSpans": [', "not valid JSON"),
+        ("[1, 2]", "item 0: not an OTLP trace export: expected a JSON object, got int"),
+        ('{"spans": []}', "not an OTLP trace export: no 'resourceSpans' key"),
+        ('{"resourceLogs": []}', "this is an OTLP logs export, not traces"),
+        ('{"resourceSpans": {}}', "resourceSpans must be a list, got dict"),
+        ('{"format": "agenttrace-replay", "traces": []}', "agenttrace-replay export, not OTLP"),
+        (b"\xff\xfe{", "not UTF-8 text"),
+    ],
+)
+def test_malformed_documents(data: str | bytes, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_otlp(data)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def _doc_with_span(span: dict[str, Any]) -> str:
+    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab" * 16,
+        "spanId": "cd" * 8, "name": "ok"}, span]}]}]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("span", "message"),
+    [
+        ({"spanId": "cd" * 8, "name": "step"},
+         "resourceSpans[0].scopeSpans[0].spans[1] ('step'): missing traceId"),
+        ({"traceId": "ab" * 16}, "resourceSpans[0].scopeSpans[0].spans[1]: missing spanId"),
+        ({"traceId": 5, "spanId": "cd" * 8}, "traceId must be a string, got int"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "startTimeUnixNano": "soon"},
+         "startTimeUnixNano must be an integer of nanoseconds, got 'soon'"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "status": {"code": 7}}, "unknown status code 7"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "attributes": {"a": 1}}, "attributes must be a list"),
+        ("span", "spans[1]: a span must be a JSON object"),
+    ],
+)  # fmt: skip
+def test_malformed_spans(span: Any, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_otlp(_doc_with_span(span))
+    assert message in str(caught.value)
+
+
+def test_bad_line_in_jsonl(genai_doc: str) -> None:
+    lines = otel_traces.jsonl_variant(genai_doc).splitlines()
+    lines.insert(2, '{"resourceSpans": [oops]}')
+    with pytest.raises(InvalidInput, match=r"^line 3: not valid JSON \(Expecting value at column 20\)$"):
+        parse_otlp("\n".join(lines))
+    lines[2] = '{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "0011223344556677"}]}]}]}'
+    with pytest.raises(InvalidInput, match=r"^line 3: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: missing traceId$"):
+        parse_otlp("\n".join(lines))
+
+
+def test_empty_export_has_no_traces() -> None:
+    assert parse_otlp('{"resourceSpans": []}') == []
+
+
+# --- format detection ---------------------------------------------------------------------
+
+
+def test_detect_format(genai_doc: str) -> None:
+    assert detect_format(genai_doc) == "otlp"
+    assert detect_format(otel_traces.jsonl_variant(genai_doc)) == "otlp"
+    native = json.dumps({"format": "agenttrace-replay", "version": 1, "traces": []}, indent=2)
+    assert detect_format(native) == "native"
+    assert detect_format(native.encode()) == "native"
+    late_marker = json.dumps({"traces": [{"name": "x" * 5000}], "format": "agenttrace-replay"})
+    assert detect_format(late_marker) == "native"
+    assert detect_format('{"format": "something-else"}') == "otlp"
+    assert detect_format("not json at all") == "otlp"
