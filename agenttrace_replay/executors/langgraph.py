@@ -37,6 +37,11 @@ class ResumePlan:
     recorded_history: list[dict[str, Any]]  # the same, as recorded (no user changes)
     as_node: str | None = None  # whose edges lead to `node`; None: invoke from START
 
+    @property
+    def ids(self) -> list[str]:
+        """Message ids for the history, so the messages the replay adds can be told apart."""
+        return [f"agenttrace-history-{index}" for index in range(len(self.history))]
+
 
 # --- messages: normalised (docs/messages.md) <-> LangChain ----------------------------
 
@@ -302,6 +307,8 @@ def plan_resume(
             f"(nodes: {', '.join(nodes)}).",
             "Check that --graph names the graph that recorded this trace.",
         )
+    if settings.get("as_node"):
+        return ResumePlan(node, history, recorded, as_node=str(settings["as_node"]))
     edges = _edges(graph)
     into = [(s, c) for s, t, c in edges if t == node and s != START]
     from_start = any(s == START and t == node for s, t, _ in edges)
@@ -310,7 +317,7 @@ def plan_resume(
     if not into:
         raise ExecutorError(
             f"no edge of the graph leads to node '{node}', so it cannot be resumed there.",
-            "Set 'node' in the executor settings to the node that should run next.",
+            "Set 'as_node' in the executor settings to the node that hands over to it.",
         )
     into.sort(key=lambda pair: pair[1])  # a fixed edge before a conditional one
     return ResumePlan(node, history, recorded, as_node=into[0][0])
@@ -416,6 +423,24 @@ def original_counterpart(config: dict[str, Any], plan: ResumePlan) -> Any:
     return config.get("original_output")
 
 
+async def run_plan(graph: Any, plan: ResumePlan, key: str, run_config: dict[str, Any]) -> Any:
+    """Run the graph on a fresh thread as planned; the final state snapshot."""
+    history = [to_langchain(m, id) for m, id in zip(plan.history, plan.ids, strict=True)]
+    if plan.as_node is None:
+        await graph.ainvoke({key: history}, run_config)
+    else:
+        await graph.aupdate_state(run_config, {key: history}, as_node=plan.as_node)
+        pending = (await graph.aget_state(run_config)).next
+        if plan.node not in pending:
+            raise ExecutorError(
+                f"resuming as node '{plan.as_node}' leads to {list(pending)}, "
+                f"not to '{plan.node}'.",
+                "Set 'node' and 'as_node' in the executor settings.",
+            )
+        await graph.ainvoke(None, run_config)
+    return await graph.aget_state(run_config)
+
+
 async def langgraph_executor(
     input: Any,
     state: dict[str, Any],
@@ -430,28 +455,13 @@ async def langgraph_executor(
     if _prompt_outside_state(config, plan.history):
         plan.history = [m for m in plan.history if m.get("role") != "system"]
     key = settings.get("messages_key", "messages")
-
-    ids = [f"replay-history-{i}-{uuid.uuid4().hex[:8]}" for i in range(len(plan.history))]
-    history = [to_langchain(m, id) for m, id in zip(plan.history, ids, strict=True)]
     configurable = {**(settings.get("configurable") or {}), **(overrides or {})}
     run_config: dict[str, Any] = {
         "configurable": {**configurable, "thread_id": f"agenttrace-replay-{uuid.uuid4()}"},
         "recursion_limit": int(settings.get("recursion_limit", 50)),
     }
     try:
-        if plan.as_node is None:
-            await graph.ainvoke({key: history}, run_config)
-        else:
-            await graph.aupdate_state(run_config, {key: history}, as_node=plan.as_node)
-            pending = (await graph.aget_state(run_config)).next
-            if plan.node not in pending:
-                raise ExecutorError(
-                    f"resuming as node '{plan.as_node}' leads to {list(pending)}, "
-                    f"not to '{plan.node}'.",
-                    "Set 'node' in the executor settings to the node that should run next.",
-                )
-            await graph.ainvoke(None, run_config)
-        final = await graph.aget_state(run_config)
+        final = await run_plan(graph, plan, key, run_config)
     except ExecutorError:
         raise
     except Exception as exc:
@@ -459,9 +469,8 @@ async def langgraph_executor(
             f"graph '{path}' failed during the replay: {type(exc).__name__}: {one_line(exc)}"
         ) from exc
 
-    known = set(ids)
+    known = set(plan.ids)
     produced = [m for m in (final.values or {}).get(key, []) if getattr(m, "id", None) not in known]
-    messages = [from_langchain(m) for m in produced]
     tokens = sum(
         int((getattr(m, "usage_metadata", None) or {}).get("total_tokens") or 0) for m in produced
     )
@@ -472,7 +481,7 @@ async def langgraph_executor(
     if overrides:
         note += "; overrides were passed as configurable values, the graph decides their use"
     return {
-        "output": shape(messages),
+        "output": shape([from_langchain(m) for m in produced]),
         "original_output": original_counterpart(config, plan),
         "tokens": tokens,
         "executed": True,
