@@ -21,9 +21,15 @@ from agenttrace_replay.db import Database
 from agenttrace_replay.errors import InvalidInput, NotFound
 from agenttrace_replay.records import SPAN_KINDS
 from agenttrace_replay.state import SpanState, agent_info, build_states, span_info
-from agenttrace_replay.storage import ListRow, ListStore, digest
+from agenttrace_replay.db.codecs import RawJSON
+from agenttrace_replay.storage import ListRow, ListStore, canonical, digest_text
 
 DEFAULT_KINDS = ("llm_call", "tool_call", "handoff", "checkpoint")
+CHECKPOINT_COLUMNS = (
+    "checkpoint_id", "trace_id", "span_id", "step", "name", "auto", "span_kind", "span_name", "agent_id",
+    "span_hash", "agent_hash", "input_hash",
+)
+LIST_COLUMNS = ("checkpoint_id", "list", "base_checkpoint_id", "base_list", "keep", "added", "pos")
 CHECKPOINT_HINT = "List checkpoints with: agenttrace-replay checkpoint list TRACE"
 # Lists whose candidates for a shared prefix are the predecessor's lists of the same name and
 # the lists named here (an LLM call's prompt usually repeats the agent's history).
@@ -59,21 +65,47 @@ class Checkpoint:
         return data
 
 
-def _parts(state: SpanState) -> dict[str, list[Any]]:
-    """The state as lists of JSON values to store, by list name."""
+def _parts(state: SpanState) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The state as single values and lists of values to store, by name."""
     inp = state.span.input
-    lists: dict[str, list[Any]] = {
-        "span": [span_info(state.span, state.parent_chain)],
-        "agent": [agent_info(state.agent)],
-        "messages": state.messages,
-        "completed": state.completed,
-    }
+    single = {"span": span_info(state.span, state.parent_chain), "agent": agent_info(state.agent), "input": inp}
+    lists: dict[str, list[Any]] = {"messages": state.messages, "completed": state.completed}
     if isinstance(inp, dict) and isinstance(inp.get("messages"), list):
-        lists["input"] = [{k: v for k, v in inp.items() if k != "messages"}]
+        single["input"] = {k: v for k, v in inp.items() if k != "messages"}
         lists["input_messages"] = inp["messages"]
-    else:
-        lists["input"] = [inp]
-    return lists
+    return single, lists
+
+
+class _Hasher:
+    """Hashes values, each distinct object once (states share their message objects)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[bytes, Any] = {}
+        self._by_id: dict[int, bytes] = {}
+
+    def __call__(self, value: Any) -> bytes:
+        key = id(value)
+        h = self._by_id.get(key)
+        if h is None:
+            text = canonical(value)
+            h = digest_text(text)
+            self.blobs.setdefault(h, RawJSON(text))
+            if isinstance(value, (dict, list)):  # ids of small ints and strings are reused
+                self._by_id[key] = h
+        return h
+
+    def many(self, values: list[Any], previous: tuple[list[Any], list[bytes]] | None) -> list[bytes]:
+        """Hashes of a list, reusing those of the shared prefix with the previous list.
+
+        States share message objects, and list ``==`` short-cuts on identity, so the common
+        case (the previous list plus a few new values) costs one C-level comparison.
+        """
+        if previous is not None:
+            old_values, old_hashes = previous
+            n = len(old_values)
+            if len(values) >= n and values[:n] == old_values:
+                return old_hashes + [self(v) for v in values[n:]]
+        return [self(v) for v in values]
 
 
 class CheckpointManager:
@@ -158,22 +190,23 @@ class CheckpointManager:
         by_step: list[tuple[int, str]] = sorted((step, cid) for cid, step in existing.values())
         agent_of = {s.span_id: s.agent_id for s in bundle.spans}
         agent_by_cp = {cid: agent_of.get(sid) for sid, (cid, _step) in existing.items()}
-        blobs: dict[bytes, Any] = {}
+        hasher = _Hasher()
         rows: list[ListRow] = []
         created: list[Checkpoint] = []
+        hashes_of: dict[str, dict[str, bytes]] = {}
+        last_lists: dict[tuple[str, str | None], tuple[list[Any], list[bytes]]] = {}
 
         for st in states:
             cid = checkpoint_id_for(trace_id, st.span.span_id)
             pos = bisect.bisect_left(by_step, (st.step, ""))
             previous = by_step[pos - 1][1] if pos else None
             same_agent = next((c for _s, c in reversed(by_step[:pos]) if agent_by_cp.get(c) == st.span.agent_id), None)
-            lists = _parts(st)
+            single, lists = _parts(st)
+            hashes_of[cid] = {name: hasher(value) for name, value in single.items()}
             for list_name, values in lists.items():
-                hashes = []
-                for value in values:
-                    h = digest(value)
-                    blobs.setdefault(h, value)
-                    hashes.append(h)
+                lane = (list_name, st.span.agent_id)
+                hashes = hasher.many(values, last_lists.get(lane))
+                last_lists[lane] = (values, hashes)
                 candidates = []
                 for base in dict.fromkeys(c for c in (same_agent, previous) if c):
                     candidates.append((base, list_name))
@@ -186,22 +219,33 @@ class CheckpointManager:
                 checkpoint_id=cid, trace_id=trace_id, span_id=st.span.span_id, step=st.step, name=name, auto=auto,
                 span_kind=st.span.kind, span_name=st.span.name, agent_id=st.span.agent_id,
             ))
-        return created, blobs, rows
+        for checkpoint in created:
+            checkpoint.state = hashes_of[checkpoint.checkpoint_id]  # type: ignore[assignment]
+        return created, hasher.blobs, rows
 
     async def _insert(self, conn: Any, trace_id: str, created: list[Checkpoint], blobs: dict[bytes, Any], rows: list[ListRow]) -> None:
-        q = self.db.q
-        await conn.execute(q.insert_blobs, trace_id, list(blobs), list(blobs.values()))
-        await conn.execute(
-            q.insert_checkpoints, trace_id,
-            [c.checkpoint_id for c in created], [c.span_id for c in created], [c.step for c in created],
-            [c.name for c in created], [c.auto for c in created], [c.span_kind for c in created],
-            [c.span_name for c in created], [c.agent_id for c in created],
+        # COPY is safe without ON CONFLICT: the caller holds the trace's advisory lock, and
+        # blobs the trace already has are filtered out first.
+        known = {r[0] for r in await conn.fetch(self.db.q.known_blobs, trace_id, list(blobs))}
+        schema = self.db.schema
+        await conn.copy_records_to_table(
+            "blobs", schema_name=schema, columns=("hash", "trace_id", "value"),
+            records=[(h, trace_id, v) for h, v in blobs.items() if h not in known],
         )
-        await conn.execute(
-            q.insert_checkpoint_lists,
-            [r.checkpoint_id for r in rows], [r.list for r in rows], [r.base_checkpoint_id for r in rows],
-            [r.base_list for r in rows], [r.keep for r in rows], [r.added for r in rows],
+        await conn.copy_records_to_table(
+            "checkpoints", schema_name=schema, columns=CHECKPOINT_COLUMNS,
+            records=[
+                (c.checkpoint_id, trace_id, c.span_id, c.step, c.name, c.auto, c.span_kind, c.span_name, c.agent_id,
+                 c.state["span"], c.state["agent"], c.state["input"])  # type: ignore[index]
+                for c in created
+            ],
         )
+        await conn.copy_records_to_table(
+            "checkpoint_lists", schema_name=schema, columns=LIST_COLUMNS,
+            records=[(r.checkpoint_id, r.list, r.base_checkpoint_id, r.base_list, r.keep, r.added, r.pos) for r in rows],
+        )
+        for checkpoint in created:
+            checkpoint.state = None
 
     # --- reading -----------------------------------------------------------------------
     async def restore(self, checkpoint_id: str) -> dict[str, Any]:
@@ -215,25 +259,29 @@ class CheckpointManager:
             if row is None:
                 full = await self.resolve_id(checkpoint_id, conn)
                 row = await conn.fetchrow(q.restore_checkpoint, full)
-            store = ListStore(
-                ListRow(*fields) for fields in zip(row["ids"], row["lists"], row["bases"], row["base_lists"], row["keeps"], row["added"])
-            )
             cid = row["checkpoint_id"]
-            lists = {name: store.value((cid, name)) for (c, name) in list(store.rows) if c == cid}
-            wanted = {h for hashes in lists.values() for h in hashes}
+            lists: dict[str, list[bytes]] = {}
+            if row["ids"]:
+                store = ListStore(
+                    ListRow(*fields) for fields in zip(row["ids"], row["lists"], row["bases"], row["base_lists"], row["keeps"], row["added"])
+                )
+                lists = {name: store.value((cid, name)) for (c, name) in list(store.rows) if c == cid}
+            singles = {"span": row["span_hash"], "agent": row["agent_hash"], "input": row["input_hash"]}
+            wanted = {h for hashes in lists.values() for h in hashes} | set(singles.values())
             values = {r["hash"]: r["value"] for r in await conn.fetch(q.get_blobs, row["trace_id"], list(wanted))}
         try:
             resolved = {name: [values[h] for h in hashes] for name, hashes in lists.items()}
+            single = {name: values[h] for name, h in singles.items()}
         except KeyError as exc:  # pragma: no cover - only on a damaged database
             raise NotFound(f"checkpoint {cid} refers to content that is missing from the database.") from exc
-        inp = resolved["input"][0] if resolved.get("input") else None
+        inp = single["input"]
         if "input_messages" in resolved:
             inp = {**(inp or {}), "messages": resolved["input_messages"]}
-        span = resolved["span"][0]
+        span = single["span"]
         checkpoint = Checkpoint(**{k: row[k] for k in (
             "checkpoint_id", "trace_id", "span_id", "step", "name", "auto", "span_kind", "span_name", "agent_id",
             "created_at", "replay_count", "last_replayed_at")})
-        agent = resolved["agent"][0]
+        agent = single["agent"]
         checkpoint.agent_name = agent["name"] if agent else None
         checkpoint.state = {
             "checkpoint_id": cid,
@@ -265,6 +313,8 @@ class CheckpointManager:
             changed = store.without(full)
             # point dependants away first, then delete (the foreign key checks both steps)
             for row in changed:
-                await conn.execute(q.update_checkpoint_list, row.checkpoint_id, row.list, row.base_checkpoint_id, row.base_list, row.keep, row.added)
+                await conn.execute(
+                    q.update_checkpoint_list, row.checkpoint_id, row.list, row.base_checkpoint_id, row.base_list, row.keep, row.added, row.pos
+                )
             await conn.execute(q.delete_checkpoint, full)
         return full

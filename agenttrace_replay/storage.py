@@ -1,10 +1,13 @@
 """Content-addressed state storage: hashing values and delta-encoding lists of hashes.
 
-A state is a set of named lists of hashes (``messages``, ``input_messages``, ``completed``)
-plus single values stored as one-entry lists (``span``, ``agent``, ``input``). A list is
-encoded against a *base*, another checkpoint's list: ``base[:keep] + added``. Encoding
-picks the base with the longest shared prefix, so a checkpoint stores only what is new;
-every ``MAX_DEPTH`` links a list is stored whole, which bounds the work of a restore.
+A state is a few single values (stored by hash) and named lists of hashes (``messages``,
+``input_messages``, ``completed``). A list is encoded against a *base*, an earlier
+checkpoint's list: ``base[:keep] + added``. Encoding first finds the predecessor list that
+shares the longest prefix; that predecessor sits at position ``p`` of a chain, so the new
+list is at ``i = p + 1``. Rather than the predecessor itself, the base is its ancestor at
+position ``i - lowbit(i)`` (as in a Fenwick tree): each list then stores what is new since
+that ancestor, the stored hashes add up to O(n log n) for a run of n checkpoints, and a
+restore follows at most log2(n) + 1 links.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 HASH_SIZE = 16
-MAX_DEPTH = 64
 
 
 def canonical(value: Any) -> str:
@@ -23,7 +25,11 @@ def canonical(value: Any) -> str:
 
 
 def digest(value: Any) -> bytes:
-    return hashlib.blake2b(canonical(value).encode(), digest_size=HASH_SIZE).digest()
+    return digest_text(canonical(value))
+
+
+def digest_text(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=HASH_SIZE).digest()
 
 
 def split_hashes(packed: bytes) -> list[bytes]:
@@ -40,6 +46,7 @@ class ListRow:
     base_list: str | None
     keep: int
     added: bytes  # concatenated hashes
+    pos: int = 0  # position in the chain of predecessors
 
     @property
     def key(self) -> tuple[str, str]:
@@ -58,7 +65,6 @@ class ListStore:
     def __init__(self, rows: Iterable[ListRow] = ()) -> None:
         self.rows: dict[tuple[str, str], ListRow] = {r.key: r for r in rows}
         self._values: dict[tuple[str, str], list[bytes]] = {}
-        self._depth: dict[tuple[str, str], int] = {}
 
     def value(self, key: tuple[str, str]) -> list[bytes]:
         """The full hash list of a stored list (iterative: no recursion limit)."""
@@ -75,28 +81,33 @@ class ListStore:
         for row in reversed(chain):
             base = self._values[row.base_key][: row.keep] if row.base_key else []
             self._values[row.key] = base + split_hashes(row.added)
-            self._depth[row.key] = self._depth[row.base_key] + 1 if row.base_key else 0
         return self._values[key]
 
-    def depth(self, key: tuple[str, str]) -> int:
-        self.value(key)
-        return self._depth[key]
-
     def encode(self, checkpoint_id: str, name: str, hashes: list[bytes], candidates: Iterable[tuple[str, str]]) -> ListRow:
-        """Encode ``hashes`` against whichever candidate list shares the longest prefix."""
+        """Encode ``hashes`` against the Fenwick ancestor of the best-matching candidate."""
         best: tuple[str, str] | None = None
         best_keep = 0
         for cand in candidates:
-            if cand not in self.rows or self.depth(cand) >= MAX_DEPTH:
+            if cand not in self.rows:
                 continue
             keep = common_prefix(self.value(cand), hashes)
             if keep > best_keep:
                 best, best_keep = cand, keep
-        added = b"".join(hashes[best_keep:])
-        row = ListRow(checkpoint_id, name, best[0] if best else None, best[1] if best else None, best_keep, added)
+        pos = 0
+        if best is not None:
+            pos = self.rows[best].pos + 1
+            target = pos & (pos - 1)  # pos - lowbit(pos)
+            while self.rows[best].pos > target and self.rows[best].base_key is not None:
+                best = self.rows[best].base_key  # type: ignore[assignment]
+            best_keep = common_prefix(self.value(best), hashes)  # type: ignore[arg-type]
+            if best_keep == 0:
+                best, pos = None, 0
+        row = ListRow(
+            checkpoint_id, name, best[0] if best else None, best[1] if best else None, best_keep,
+            b"".join(hashes[best_keep:]), pos,
+        )
         self.rows[row.key] = row
         self._values[row.key] = hashes
-        self._depth[row.key] = self._depth[best] + 1 if best else 0
         return row
 
     def without(self, checkpoint_id: str) -> list[ListRow]:

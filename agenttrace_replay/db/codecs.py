@@ -12,7 +12,13 @@ from typing import Any
 _prepared: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
+class RawJSON(str):
+    """JSON text that is sent as it is, without encoding it again."""
+
+
 def _dumps(value: Any) -> str:
+    if isinstance(value, RawJSON):
+        return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
 
 

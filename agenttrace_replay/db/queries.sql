@@ -72,31 +72,17 @@ SELECT pg_advisory_xact_lock(hashtextextended('agenttrace:' || $1, 0))
 SELECT checkpoint_id, span_id, step FROM {schema}.checkpoints WHERE trace_id = $1 ORDER BY step
 
 -- name: trace_checkpoint_lists
-SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
+SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added, l.pos
 FROM {schema}.checkpoint_lists l
 JOIN {schema}.checkpoints c ON c.checkpoint_id = l.checkpoint_id
 WHERE c.trace_id = $1
 
--- name: insert_blobs
-INSERT INTO {schema}.blobs (hash, trace_id, value)
-SELECT h, $1, v FROM unnest($2::bytea[], $3::jsonb[]) AS t(h, v)
-ON CONFLICT DO NOTHING
-
--- name: insert_checkpoints
-INSERT INTO {schema}.checkpoints
-    (checkpoint_id, trace_id, span_id, step, name, auto, span_kind, span_name, agent_id)
-SELECT id, $1, span_id, step, name, auto, kind, sname, agent
-FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::bool[], $7::text[], $8::text[], $9::text[])
-    AS t(id, span_id, step, name, auto, kind, sname, agent)
-ON CONFLICT DO NOTHING
-
--- name: insert_checkpoint_lists
-INSERT INTO {schema}.checkpoint_lists (checkpoint_id, list, base_checkpoint_id, base_list, keep, added)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bytea[])
+-- name: known_blobs
+SELECT hash FROM {schema}.blobs WHERE trace_id = $1 AND hash = ANY($2::bytea[])
 
 -- name: update_checkpoint_list
 UPDATE {schema}.checkpoint_lists
-SET base_checkpoint_id = $3, base_list = $4, keep = $5, added = $6
+SET base_checkpoint_id = $3, base_list = $4, keep = $5, added = $6, pos = $7
 WHERE checkpoint_id = $1 AND list = $2
 
 -- name: checkpoint_ids_matching
@@ -114,7 +100,7 @@ WITH RECURSIVE chain AS (
     JOIN chain c ON l.checkpoint_id = c.base_checkpoint_id AND l.list = c.base_list
 )
 SELECT c.checkpoint_id, c.trace_id, c.span_id, c.step, c.name, c.auto, c.span_kind, c.span_name,
-       c.agent_id, c.created_at, c.replay_count, c.last_replayed_at,
+       c.agent_id, c.created_at, c.replay_count, c.last_replayed_at, c.span_hash, c.agent_hash, c.input_hash,
        ch.ids, ch.lists, ch.bases, ch.base_lists, ch.keeps, ch.added
 FROM {schema}.checkpoints c,
      LATERAL (SELECT array_agg(checkpoint_id) AS ids, array_agg(list) AS lists,
