@@ -72,6 +72,7 @@ def counting_graph(monkeypatch: pytest.MonkeyPatch) -> str:
     module.slow = react_graph.build_graph(model=SlowModel())
     module.not_a_graph = {"nodes": []}
     module.prompted = build_prompted_graph(CountingModel())
+    module.builder = build_prompted_graph(CountingModel()).builder
     monkeypatch.setitem(sys.modules, "replay_test_graphs", module)
     CALLS.clear()
     return "replay_test_graphs:graph"
@@ -236,6 +237,15 @@ def test_graph_path_may_come_from_the_agent_config(counting_graph: str) -> None:
 def test_a_graph_factory_is_called() -> None:
     state = make_state("llm_call", "agent", [USER], {"messages": [USER]})
     result = replay({"messages": [USER]}, state, make_config("agents.react_graph:build_graph"))
+    assert "Paris" in result["output"]["final_answer"]
+
+
+def test_a_file_path_and_an_uncompiled_builder_are_accepted(counting_graph: str) -> None:
+    state = make_state("llm_call", "agent", [USER], {"messages": [USER]})
+    file = Path(react_graph.__file__)
+    result = replay({"messages": [USER]}, state, make_config(f"{file}:graph"))
+    assert "Paris" in result["output"]["final_answer"]
+    result = replay({"messages": [USER]}, state, make_config("replay_test_graphs:builder"))
     assert "Paris" in result["output"]["final_answer"]
 
 
