@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 import otel_traces  # tests/ is on sys.path (conftest.py)
@@ -605,3 +607,56 @@ def test_detect_format(genai_doc: str) -> None:
     assert detect_format(late_marker) == "native"
     assert detect_format('{"format": "something-else"}') == "otlp"
     assert detect_format("not json at all") == "otlp"
+
+
+# --- the demo samples ---------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "agenttrace_replay" / "samples"
+
+
+def _load_script() -> Any:
+    path = Path(__file__).resolve().parent.parent / "scripts" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_samples_match_the_script() -> None:
+    generated = _load_script().build_samples()
+    assert sorted(generated) == sorted(p.name for p in SAMPLES.glob("*.json"))
+    for name, content in generated.items():
+        assert (SAMPLES / name).read_text(encoding="utf-8") == content, (
+            f"{name} is stale: run python scripts/make_samples.py"
+        )
+        assert len(content.encode()) < 200_000
+
+
+def test_research_assistant_sample() -> None:
+    (bundle,) = parse_otlp((SAMPLES / "research_assistant.json").read_bytes())
+    assert bundle.trace.status == "completed"
+    assert [a.name for a in bundle.agents] == ["triage", "researcher"]
+    handoff = only(bundle, "transfer_to_researcher")
+    assert handoff.input["from_agent"] == "triage" and handoff.input["to_agent"] == "researcher"
+    fetches = spans(bundle, "tool_call", "execute_tool fetch_page")
+    assert [f.status for f in fetches] == ["error", "ok"]
+    assert "timed out" in fetches[0].error
+    assert fetches[0].input["arguments"] == fetches[1].input["arguments"]
+    retry_prompt = spans(bundle, "llm_call")[-2].input["messages"]
+    assert retry_prompt[-1]["role"] == "tool" and "timed out" in retry_prompt[-1]["content"]
+    final = spans(bundle, "llm_call")[-1].output
+    assert final["finish_reason"] == "stop" and "logical replication" in final["messages"][0]["content"]
+    assert bundle.trace.total_cost_usd > 0
+    assert bundle.trace.total_tokens == sum(
+        s.input_tokens + s.output_tokens for s in spans(bundle, "llm_call")
+    )
+
+
+def test_support_bot_sample() -> None:
+    (bundle,) = parse_otlp((SAMPLES / "support_bot.json").read_text())
+    (agent,) = bundle.agents
+    assert (agent.name, agent.role, agent.framework) == ("support_bot", "customer support", "openai")
+    assert [s.kind for s in bundle.spans] == ["agent_message", "llm_call", "tool_call", "llm_call"]
+    assert bundle.spans[0].input == {"query": "Hi! Where is my order A-10293? I need it before the weekend."}
+    assert bundle.spans[2].output["result"]["status"] == "shipped"
