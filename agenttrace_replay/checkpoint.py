@@ -145,6 +145,11 @@ class CheckpointManager:
         Idempotent: existing checkpoints are kept and their ids returned; concurrent runs on
         one trace are serialised by an advisory lock, so they produce one set.
         """
+        ids, _created = await self.auto_checkpoint(trace_id, kinds)
+        return ids
+
+    async def auto_checkpoint(self, trace_id: str, kinds: Iterable[str] | None = None) -> tuple[list[str], int]:
+        """Like `auto_checkpoint_trace`, and also says how many checkpoints were new."""
         wanted_kinds = tuple(kinds) if kinds else DEFAULT_KINDS
         unknown = [k for k in wanted_kinds if k not in SPAN_KINDS]
         if unknown:
@@ -152,7 +157,7 @@ class CheckpointManager:
         bundle = await traces.get_trace(self.db, trace_id)
         span_ids = [s.span_id for s in bundle.spans if s.kind in wanted_kinds]
         if not span_ids:
-            return []
+            return [], 0
         return await self._create(bundle, span_ids, auto=True)
 
     async def create_checkpoint(self, trace_id: str, span_id: str, name: str | None = None) -> str:
@@ -161,16 +166,17 @@ class CheckpointManager:
             full_trace = await traces.resolve_trace_id(self.db, trace_id, conn)
             full_span = await self._resolve_span(conn, full_trace, span_id)
         bundle = await traces.get_trace(self.db, full_trace)
-        (checkpoint_id,) = await self._create(bundle, [full_span], auto=False, name=name)
+        (checkpoint_id,), _created = await self._create(bundle, [full_span], auto=False, name=name)
         return checkpoint_id
 
-    async def _create(self, bundle: Any, span_ids: list[str], *, auto: bool, name: str | None = None) -> list[str]:
+    async def _create(self, bundle: Any, span_ids: list[str], *, auto: bool, name: str | None = None) -> tuple[list[str], int]:
         trace_id = bundle.trace.trace_id
         q = self.db.q
         async with self.db.transaction() as conn:
             await conn.execute(q.lock_trace, trace_id)
             existing = {r["span_id"]: (r["checkpoint_id"], r["step"]) for r in await conn.fetch(q.trace_checkpoints, trace_id)}
             missing = [s for s in span_ids if s not in existing]
+            created = len(missing)
             if missing:
                 rows = [ListRow(**dict(r)) for r in await conn.fetch(q.trace_checkpoint_lists, trace_id)] if existing else []
                 new = self._encode(bundle, missing, existing, ListStore(rows), auto=auto, name=name)
@@ -179,7 +185,7 @@ class CheckpointManager:
             elif name is not None:
                 for span_id in span_ids:
                     await conn.execute(q.set_checkpoint_name, existing[span_id][0], name)
-        return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])]
+        return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])], created
 
     def _encode(
         self, bundle: Any, span_ids: list[str], existing: dict[str, tuple[str, int]], store: ListStore, *, auto: bool, name: str | None

@@ -95,3 +95,79 @@ def trace_tree(bundle: TraceBundle) -> Tree:
         for span in reversed(children.get(parent_id, [])):
             stack.append((nodes[span.span_id], span.span_id))
     return tree
+
+
+def checkpoint_table(checkpoints: list[Any]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for col in ("step", "checkpoint", "kind", "span", "agent", "replays", "name"):
+        table.add_column(col, no_wrap=col in ("checkpoint", "step"))
+    for c in checkpoints:
+        kind = c.span_kind or "span"
+        table.add_row(
+            str(c.step), c.checkpoint_id, Text(kind, style=KIND_STYLE.get(kind, "")), c.span_name or "",
+            c.agent_name or c.agent_id or "", str(c.replay_count), c.name or "",
+        )
+    return table
+
+
+ROLE_STYLE = {"system": "dim", "user": "bold green", "assistant": "bold magenta", "tool": "bold cyan"}
+
+
+def message_text(message: dict[str, Any]) -> Text:
+    import json as _json
+
+    role = str(message.get("role", "?"))
+    text = Text()
+    label = role if role != "tool" else f"tool {message.get('name') or ''}".strip()
+    text.append(f"{label}: ", style=ROLE_STYLE.get(role, "bold"))
+    content = message.get("content")
+    if content is not None:
+        text.append(content if isinstance(content, str) else _json.dumps(content, ensure_ascii=False))
+    for call in message.get("tool_calls") or []:
+        args = call.get("arguments")
+        args_text = args if isinstance(args, str) else _json.dumps(args, ensure_ascii=False, sort_keys=True)
+        text.append(f"\n  -> {call.get('name')}({args_text})", style="cyan")
+        if call.get("id"):
+            text.append(f"  [{call['id']}]", style="dim")
+    return text
+
+
+def checkpoint_view(checkpoint: Any) -> Any:
+    import json as _json
+
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    state = checkpoint.state or {}
+    span = state.get("span") or {}
+    agent = state.get("agent") or {}
+    head = Text()
+    head.append(f"{checkpoint.checkpoint_id}", style="bold")
+    head.append(f"  step {checkpoint.step}  before {span.get('kind') or 'span'} '{span.get('name')}' ({span.get('span_id')})")
+    if agent:
+        head.append(f"\nagent {agent.get('name')}", style="blue")
+        for key in ("role", "model", "framework"):
+            if agent.get(key):
+                head.append(f"  {key}={agent[key]}")
+    if checkpoint.name:
+        head.append(f"\nname: {checkpoint.name}")
+    head.append(f"\nreplays: {checkpoint.replay_count}")
+    messages = state.get("messages") or []
+    transcript: list[Any] = [message_text(m) for m in messages] or [Text("(no messages yet)", style="dim")]
+    parts: list[Any] = [
+        head,
+        Panel(Group(*transcript), title=f"conversation so far ({len(messages)} messages)", title_align="left"),
+    ]
+    inp = state.get("input")
+    parts.append(Panel(
+        Syntax(_json.dumps(inp, indent=2, ensure_ascii=False, sort_keys=True), "json", word_wrap=True, background_color="default"),
+        title="input of the span", title_align="left",
+    ))
+    completed = state.get("completed") or []
+    if completed:
+        done = Text()
+        for entry in completed:
+            done.append(f"{entry.get('kind') or 'span'} {entry.get('name')}  {entry.get('status')}\n", style="dim" if entry.get("status") == "ok" else "red")
+        parts.append(Panel(done, title=f"finished before it ({len(completed)} spans)", title_align="left"))
+    return Group(*parts)
