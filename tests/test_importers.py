@@ -660,3 +660,46 @@ def test_support_bot_sample() -> None:
     assert [s.kind for s in bundle.spans] == ["agent_message", "llm_call", "tool_call", "llm_call"]
     assert bundle.spans[0].input == {"query": "Hi! Where is my order A-10293? I need it before the weekend."}
     assert bundle.spans[2].output["result"]["status"] == "shipped"
+
+
+def test_json_string_prompt_and_completion_attributes() -> None:
+    prompt = [
+        {"role": "system", "content": [{"type": "text", "text": "Be terse."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Look at this"},
+                                     {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+    ]  # fmt: skip
+    completion = [{"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "zoom", "arguments": "not json"}}]}]  # fmt: skip
+    bundle = _one_span_trace(
+        [{"name": "llm", "attributes": {"gen_ai.request.model": "m", "gen_ai.prompt": json.dumps(prompt),
+                                        "gen_ai.completion": json.dumps(completion)}}]
+    )  # fmt: skip
+    span = bundle.spans[0]
+    assert span.kind == "llm_call"
+    assert span.input["messages"] == [
+        {"role": "system", "content": "Be terse."},
+        {"role": "user", "content": [
+            {"type": "text", "text": "Look at this"},
+            {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+        ]},
+    ]  # fmt: skip
+    assert span.output == {
+        "messages": [
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": "c1", "name": "zoom", "arguments": "not json"}]}
+        ]
+    }  # fmt: skip
+
+
+def test_openinference_agent_named_by_graph_node() -> None:
+    bundle = _one_span_trace(
+        [
+            {"name": "Agent run", "attributes": {"openinference.span.kind": "AGENT",
+                                                 "graph.node.id": "Travel Planner"}},
+            {"name": "llm", "parent": 1, "attributes": {"openinference.span.kind": "LLM",
+                                                        "llm.model_name": "gpt-4.1"}},
+        ]
+    )  # fmt: skip
+    (agent,) = bundle.agents
+    assert (agent.agent_id, agent.name, agent.model) == ("agent-travel-planner", "Travel Planner", "gpt-4.1")
+    assert bundle.spans[1].agent_id == agent.agent_id

@@ -176,8 +176,10 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
     if agent_id is None and agent_name is None:
         if langgraph_root:
             agent_name = name or "LangGraph"
-        elif oi_kind == "AGENT" and not is_langgraph_node(attrs) and name:
-            agent_name = name
+        elif oi_kind == "AGENT" and not is_langgraph_node(attrs):
+            agent_name = first(attrs, "graph.node.id") or name or None
+            if agent_name is None:
+                return None
         else:
             return None
     config = parse_json_container(attrs.get("agenttrace.agent.config"))
