@@ -703,3 +703,46 @@ def test_openinference_agent_named_by_graph_node() -> None:
     (agent,) = bundle.agents
     assert (agent.agent_id, agent.name, agent.model) == ("agent-travel-planner", "Travel Planner", "gpt-4.1")
     assert bundle.spans[1].agent_id == agent.agent_id
+
+
+def test_message_shapes_from_other_frameworks() -> None:
+    from agenttrace_replay.importers.messages import normalise_messages
+
+    langchain = [
+        {"type": "human", "data": {"content": "hey", "type": "human", "id": "m1"}},
+        {"type": "ai", "data": {"content": "", "tool_calls": [{"name": "t", "args": {"a": 1}, "id": "c"}]}},
+        {"type": "tool", "data": {"content": "r", "tool_call_id": "c", "name": "t", "id": None}},
+    ]  # fmt: skip
+    assert normalise_messages(langchain) == [
+        {"role": "user", "content": "hey"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "name": "t", "arguments": {"a": 1}}]},
+        {"role": "tool", "content": "r", "tool_call_id": "c", "name": "t"},
+    ]
+    anthropic = [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu1",
+                                      "content": [{"type": "text", "text": "42"}]},
+                                     {"type": "text", "text": "and?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "ok"},
+                                          {"type": "tool_use", "id": "tu2", "name": "calc", "input": {"x": 1}}]},
+    ]  # fmt: skip
+    assert normalise_messages(anthropic) == [
+        {"role": "tool", "content": "42", "tool_call_id": "tu1"},
+        {"role": "user", "content": "and?"},
+        {"role": "assistant", "content": "ok", "tool_calls": [{"id": "tu2", "name": "calc", "arguments": {"x": 1}}]},
+    ]
+    assert normalise_messages({"messages": [["user", "What is up?"]]}) == [
+        {"role": "user", "content": "What is up?"}
+    ]
+    assert normalise_messages('{"question": "x"}') == [{"role": "user", "content": '{"question": "x"}'}]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ('{"resourceSpans": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"resourceSpans": [], "n": 1' + "0" * 5000 + "}", "not valid JSON (Exceeds the limit"),
+    ],
+)
+def test_hostile_json_is_invalid_input(data: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
+        parse_otlp(data)

@@ -35,6 +35,7 @@ _LANGCHAIN_CLASSES = {
     "FunctionMessage": "tool",
     "ChatMessage": None,
 }
+_MESSAGE_KEYS = {"role", "content", "parts", "tool_calls", "function_call", "tool_call_id"}
 _TEXT_PARTS = ("text", "input_text", "output_text")
 _CALL_PARTS = ("tool_call", "tool_use", "function_call")
 _RESPONSE_PARTS = ("tool_call_response", "tool_result", "function_call_output")
@@ -137,6 +138,8 @@ def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, An
     if not isinstance(raw, Mapping):
         return [] if raw is None else [{"role": default_role, "content": as_text(raw)}]
     fields, lc_role = _unwrap_langchain(raw)
+    if lc_role is None and not _MESSAGE_KEYS.intersection(fields):
+        return [{"role": default_role, "content": as_text(dict(raw))}]  # not a message
     role = normalise_role(lc_role or fields.get("role"), default_role)
     if "parts" in fields:
         content = fields["parts"]
@@ -162,8 +165,8 @@ def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, An
     text = content_text(items)
     if text == "" and calls:
         text = None
-    if role != "tool" and (text is not None or calls or not responses):
-        out.append(_message(role, text, tool_calls=calls or None))
+    # Tool results first: a user turn that carries results (Anthropic's form) answers the
+    # previous assistant turn before it says anything new.
     for response in responses:
         out.append(
             _message(
@@ -173,6 +176,8 @@ def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, An
                 name=name if role == "tool" else None,
             )
         )
+    if role != "tool" and (text is not None or calls or not responses):
+        out.append(_message(role, text, tool_calls=calls or None))
     return out
 
 
@@ -197,19 +202,31 @@ def normalise_messages(raw: Any, default_role: str = "user") -> list[dict[str, A
         inner = value.get("messages")
         if isinstance(inner, list):
             # LangChain batches prompts as a list of conversations: take the first.
-            if inner and all(isinstance(m, list) for m in inner):
+            if inner and all(isinstance(m, list) and not _is_pair(m) for m in inner):
                 inner = inner[0]
             value = inner
         else:
             value = [value]
     if not isinstance(value, list):
         return normalise_message(value, default_role) if value not in (None, "") else []
+    if _is_pair(value):
+        value = [value]
     out: list[dict[str, Any]] = []
     for item in value:
-        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+        if _is_pair(item):
             item = {"role": item[0], "content": item[1]}  # LangChain ("user", "text") tuples
         out.extend(normalise_message(item, default_role))
     return out
+
+
+def _is_pair(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], str | list)
+        and value[0].lower() in _ROLES
+    )
 
 
 def system_message(instructions: Any) -> dict[str, Any] | None:

@@ -63,22 +63,36 @@ def _text(data: str | bytes) -> str:
     return data.lstrip("\ufeff")
 
 
+def _loads(text: str, where: str = "") -> Any:
+    """`json.loads`, turning its non-syntax failures into `InvalidInput`; syntax errors pass."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise InvalidInput(f"{where}JSON is nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise InvalidInput(f"{where}not valid JSON ({exc})") from None
+
+
 def _documents(text: str) -> Iterator[tuple[str, Any]]:
     """`(where, document)` pairs: the whole text as one JSON document, or one per line."""
     if not text.strip():
         raise InvalidInput("empty input: expected an OTLP/JSON trace export")
     try:
-        yield "", json.loads(text)
-        return
+        document = _loads(text)
     except json.JSONDecodeError as exc:
         whole_error = exc
+    else:
+        yield "", document
+        return
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     looks_like_lines = whole_error.msg == "Extra data"
     if not looks_like_lines and len(lines) > 1:
         try:
-            json.loads(lines[0][1])
+            _loads(lines[0][1])
             looks_like_lines = True
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, InvalidInput):
             pass
     if not looks_like_lines:
         raise InvalidInput(
@@ -86,11 +100,12 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
             f"column {whole_error.colno})"
         )
     for number, line in lines:
+        where = f"line {number}: "
         try:
-            document = json.loads(line)
+            document = _loads(line, where)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
-        yield f"line {number}: ", document
+            raise InvalidInput(f"{where}not valid JSON ({exc.msg} at column {exc.colno})") from None
+        yield where, document
 
 
 def _id(value: Any, size: int, where: str, name: str) -> str | None:
@@ -116,7 +131,7 @@ def _nanos(value: Any, where: str, name: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,20}", value.strip()):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -149,10 +164,11 @@ def any_value(value: Any) -> Any:
 
 
 def _int_value(value: Any) -> Any:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    if isinstance(value, int):
         return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value.strip()):
+        return int(value)
+    return value  # not an int64: keep what was written
 
 
 def _double_value(value: Any) -> Any:
