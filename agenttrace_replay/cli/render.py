@@ -34,6 +34,8 @@ def duration_ms(start: datetime | None, end: datetime | None) -> float | None:
 def fmt_ms(ms: float | None) -> str:
     if ms is None:
         return "-"
+    if ms < 10:
+        return f"{ms:.1f} ms"
     return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
 

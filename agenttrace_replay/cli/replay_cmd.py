@@ -2,12 +2,155 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated, Any, Optional
+
 import typer
+
+from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, run, stderr, stdout
+from agenttrace_replay.errors import ExitCode
 
 app = typer.Typer(help="Re-execute an agent from a checkpoint and inspect replays.", no_args_is_help=True)
 executors_app = typer.Typer(help="List the executors replays can use.", no_args_is_help=True)
 
+ReplayArg = Annotated[str, typer.Argument(help="Replay id or a unique prefix.", metavar="REPLAY")]
+IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="Diff path pattern to ignore (repeatable), e.g. '*.id'.", metavar="PATTERN")]
 
-def diff(ctx: typer.Context, replay: str) -> None:
-    """Show how a replay's output differs from the original."""
-    raise NotImplementedError
+
+def _engine(db):  # type: ignore[no-untyped-def]
+    from agenttrace_replay.checkpoint import CheckpointManager
+    from agenttrace_replay.executor import ReplayExecutor
+
+    return ReplayExecutor(CheckpointManager(db), db)
+
+
+@app.command("run")
+def run_(
+    ctx: typer.Context,
+    checkpoint: Annotated[str, typer.Argument(help="Checkpoint id or a unique prefix.", metavar="CHK")],
+    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="KEY=VALUE merged into the span's input; VALUE is JSON when it parses; dotted keys reach into objects (repeatable).", metavar="KEY=VALUE")] = None,
+    input_file: Annotated[Optional[str], typer.Option("--input-file", help="JSON or YAML object merged into the span's input (before --input).", metavar="FILE")] = None,
+    override: Annotated[Optional[list[str]], typer.Option("--override", "-o", help="Agent override KEY=VALUE, e.g. model=gpt-4o-mini (repeatable).", metavar="KEY=VALUE")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Use the mock executor: no network, no LLM calls.")] = False,
+    executor: Annotated[Optional[str], typer.Option("--executor", "-e", help="Executor name (see: agenttrace-replay executors list).")] = None,
+    graph: Annotated[Optional[str], typer.Option("--graph", help="LangGraph graph to run, as module:attr.", metavar="MODULE:ATTR")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint for the openai executor.", metavar="URL")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before the replay is stopped and stored as timed out.")] = 300.0,
+    fail_on_diff: Annotated[bool, typer.Option("--fail-on-diff", help=f"Exit {int(ExitCode.DIFF_FOUND)} when the replay output differs from the original.")] = False,
+    ignore: IgnoreOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Replay from a checkpoint, store the result, and print a summary and the diff."""
+    from agenttrace_replay.executor import ReplayConfig
+    from agenttrace_replay.inputs import merge_input, parse_assignments, read_input_file
+
+    def build() -> ReplayConfig:
+        patch: dict[str, Any] = read_input_file(input_file) if input_file else {}
+        if input:
+            patch = merge_input(patch, parse_assignments(input, "--input"))
+        overrides = parse_assignments(override, "--override") if override else None
+        settings = load(ctx).executor
+        return ReplayConfig(
+            modified_input=patch or None, agent_overrides=overrides, timeout_seconds=timeout, dry_run=dry_run,
+            executor=executor or settings.get("default"), graph=graph or settings.get("graph"),
+            base_url=base_url or settings.get("base_url"), api_key_env=settings.get("api_key_env", "OPENAI_API_KEY"),
+            ignore=list(ignore or []), settings=settings,
+        )
+
+    config = guarded(ctx, build)
+    guarded(ctx, config.validate)
+    result = run(ctx, lambda db: _engine(db).replay(checkpoint, config))
+    if json:
+        print_json(result.as_dict())
+    else:
+        from agenttrace_replay.cli.render_replay import replay_summary
+
+        stdout().print(replay_summary(result, show_diff=True))
+    if not result.success:
+        if not json:
+            stderr().print(f"replay {result.replay_id} failed: {result.error}", markup=False, highlight=False)
+        raise typer.Exit(int(ExitCode.EXECUTOR))
+    if fail_on_diff and result.diff and result.diff.get("has_changes"):
+        if not json:
+            stderr().print(f"outputs differ ({result.diff.get('summary')})", markup=False)
+        raise typer.Exit(int(ExitCode.DIFF_FOUND))
+
+
+@app.command("show")
+def show(ctx: typer.Context, replay: ReplayArg, json: JsonFlag = False) -> None:
+    """Show a stored replay: its config, outcome, outputs and diff summary."""
+    result = run(ctx, lambda db: _engine(db).get_replay(replay))
+    if json:
+        print_json(result.as_dict())
+        return
+    from agenttrace_replay.cli.render_replay import replay_summary
+
+    stdout().print(replay_summary(result, show_diff=True, show_outputs=True))
+
+
+@app.command("list")
+def list_(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.")], json: JsonFlag = False) -> None:
+    """List a trace's replays, oldest first."""
+    rows = run(ctx, lambda db: _engine(db).list_replays(trace))
+    if json:
+        print_json(rows)
+        return
+    if not rows:
+        stderr().print("no replays for this trace yet (run one with: agenttrace-replay replay run CHK)")
+        return
+    from agenttrace_replay.cli.render_replay import replay_table
+
+    stdout().print(replay_table(rows))
+
+
+def diff(
+    ctx: typer.Context,
+    replay: ReplayArg,
+    unified: Annotated[bool, typer.Option("--unified", help="A unified text diff instead of two columns.")] = False,
+    side_by_side: Annotated[bool, typer.Option("--side-by-side", help="Two columns (the default).")] = False,
+    ignore: IgnoreOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Show how a replay's output differs from the original: side by side, unified or JSON."""
+    result = run(ctx, lambda db: _engine(db).get_replay(replay))
+    if not result.success:
+        sys.stderr.write(f"error: replay {result.replay_id} failed ({result.error}): it has no output to compare.\n")
+        raise typer.Exit(int(ExitCode.EXECUTOR))
+    report = result.diff or {}
+    if ignore:
+        from agenttrace_replay.differ import compute_diff
+
+        report = guarded(ctx, lambda: compute_diff(result.original_output, result.replay_output, list(ignore)))
+    if json:
+        print_json(report)
+        return
+    from agenttrace_replay.cli.diffview import DiffSummary, SideBySide, Unified
+
+    out = stdout()
+    if unified and side_by_side:
+        sys.stderr.write("error: choose one of --unified and --side-by-side.\n")
+        raise typer.Exit(int(ExitCode.USAGE))
+    if unified:
+        out.print(Unified(result.original_output, result.replay_output))
+    else:
+        out.print(SideBySide(result.original_output, result.replay_output, report))
+    out.print(DiffSummary(report, text_diffs=False))
+
+
+@executors_app.command("list")
+def executors_list(json: JsonFlag = False) -> None:
+    """List the executors: built in, registered and from installed plugins (not imported)."""
+    from agenttrace_replay.executors import available_executors
+
+    rows = available_executors()
+    if json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("name", "source", "target"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["name"], row["source"], row.get("target", ""))
+    stdout().print(table)

@@ -135,3 +135,42 @@ SELECT trace_id FROM {schema}.spans WHERE span_id = $1 ORDER BY trace_id LIMIT 5
 (SELECT span_id FROM {schema}.spans WHERE trace_id = $1 AND span_id = $2)
 UNION ALL
 (SELECT span_id FROM {schema}.spans WHERE trace_id = $1 AND span_id LIKE $3 AND span_id <> $2 ORDER BY span_id LIMIT 11)
+
+-- name: span_outputs
+SELECT (SELECT output FROM {schema}.spans WHERE trace_id = $1 AND span_id = $2) AS span_output,
+       (SELECT s.output FROM {schema}.spans s
+        WHERE s.trace_id = $1
+          AND (s.parent_span_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM {schema}.spans p WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_span_id))
+        ORDER BY s.start_time NULLS LAST, s.span_id LIMIT 1) AS run_output
+
+-- name: insert_replay
+INSERT INTO {schema}.replays
+    (replay_id, checkpoint_id, trace_id, executor, config, input, original_output, replay_output, diff,
+     success, error, executed, note, duration_ms, tokens_used, cost_usd)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+RETURNING created_at
+
+-- name: count_replay
+UPDATE {schema}.checkpoints
+SET replay_count = replay_count + 1, last_replayed_at = now()
+WHERE checkpoint_id = $1
+
+-- name: replay_ids_matching
+(SELECT replay_id FROM {schema}.replays WHERE replay_id = $1)
+UNION ALL
+(SELECT replay_id FROM {schema}.replays WHERE replay_id LIKE $2 AND replay_id <> $1 ORDER BY replay_id LIMIT 11)
+
+-- name: get_replay
+SELECT replay_id, checkpoint_id, trace_id, executor, config, input, original_output, replay_output, diff,
+       success, error, executed, note, duration_ms, tokens_used, cost_usd, created_at
+FROM {schema}.replays WHERE replay_id = $1
+
+-- name: list_replays
+SELECT r.replay_id, r.checkpoint_id, r.trace_id, r.executor, r.success, r.error, r.executed,
+       r.duration_ms, r.tokens_used, r.cost_usd, r.created_at,
+       (r.diff ->> 'has_changes')::boolean AS has_changes, r.diff ->> 'summary' AS summary,
+       c.step, c.span_kind, c.span_name
+FROM {schema}.replays r JOIN {schema}.checkpoints c ON c.checkpoint_id = r.checkpoint_id
+WHERE r.trace_id = $1
+ORDER BY r.created_at, r.replay_id

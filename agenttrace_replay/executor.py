@@ -1,0 +1,203 @@
+"""The replay engine: re-execute an agent from a checkpoint and keep what happened.
+
+Library API::
+
+    executor = ReplayExecutor(CheckpointManager(pool), pool)
+    result = await executor.replay("chk-3f2a", ReplayConfig(modified_input={"query": "..."}, dry_run=True))
+    print(result.diff["summary"])
+
+Every replay that reached its executor is stored, in one transaction with the checkpoint's
+replay count: successful, failed and timed-out ones alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agenttrace_replay import ids as idlib
+from agenttrace_replay.checkpoint import CheckpointManager
+from agenttrace_replay.db import Database
+from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput
+from agenttrace_replay.inputs import merge_input
+
+REPLAY_HINT = "List replays with: agenttrace-replay replay list TRACE"
+
+
+@dataclass
+class ReplayConfig:
+    """How to replay. ``dry_run`` means the mock executor (no network, no LLM calls)."""
+
+    modified_input: dict[str, Any] | None = None
+    agent_overrides: dict[str, Any] | None = None
+    stop_at_span: str | None = None
+    timeout_seconds: float = 300
+    dry_run: bool = False
+    executor: str | None = None
+    graph: str | None = None  # langgraph: "module:attr" of the compiled graph
+    base_url: str | None = None  # openai: the Chat Completions endpoint
+    api_key_env: str = "OPENAI_API_KEY"
+    ignore: list[str] = field(default_factory=list)  # diff paths to ignore (glob patterns)
+    settings: dict[str, Any] = field(default_factory=dict)  # the config file's executor table
+
+    def validate(self) -> None:
+        if self.modified_input is not None and not isinstance(self.modified_input, dict):
+            raise InvalidInput("modified_input must be an object (a mapping of keys).")
+        if self.agent_overrides is not None and not isinstance(self.agent_overrides, dict):
+            raise InvalidInput("agent_overrides must be an object (a mapping of keys).")
+        if not isinstance(self.timeout_seconds, (int, float)) or self.timeout_seconds <= 0:
+            raise InvalidInput(f"timeout must be a positive number of seconds, not {self.timeout_seconds!r}.")
+
+
+@dataclass
+class ReplayResult:
+    replay_id: str
+    checkpoint_id: str
+    original_output: Any
+    replay_output: Any
+    diff: dict[str, Any] | None
+    success: bool
+    error: str | None
+    duration_ms: float
+    tokens_used: int | None = None
+    cost_usd: float | None = None
+    trace_id: str | None = None
+    executor: str | None = None
+    executed: bool = True
+    note: str | None = None
+    input: Any = None
+    config: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ReplayExecutor:
+    """Runs replays through executors and stores them."""
+
+    def __init__(self, checkpoint_manager: CheckpointManager, db_pool: Any = None) -> None:
+        self.checkpoints = checkpoint_manager
+        self.db = Database.wrap(db_pool, checkpoint_manager.db.schema) if db_pool is not None else checkpoint_manager.db
+
+    async def replay(self, checkpoint_id: str, config: ReplayConfig | None = None) -> ReplayResult:
+        from agenttrace_replay.executors import get_executor, resolve_executor_name
+
+        config = config or ReplayConfig()
+        config.validate()
+        checkpoint = await self.checkpoints.get_checkpoint(checkpoint_id)
+        state = checkpoint.state or {}
+        new_input = merge_input(state.get("input"), config.modified_input or {})
+        framework = (state.get("agent") or {}).get("framework")
+        name = resolve_executor_name(config.executor, config.dry_run, framework)
+        run_fn = get_executor(name)
+
+        async with self.db.acquire() as conn:
+            outputs = await conn.fetchrow(self.db.q.span_outputs, checkpoint.trace_id, checkpoint.span_id)
+        exec_config = {
+            "timeout_seconds": float(config.timeout_seconds),
+            "graph": config.graph,
+            "base_url": config.base_url,
+            "api_key_env": config.api_key_env,
+            "original_output": outputs["span_output"],
+            "run_output": outputs["run_output"],
+            "stop_at_span": config.stop_at_span,
+            "settings": dict(config.settings),
+        }
+        started = time.perf_counter()
+        error: str | None = None
+        result: dict[str, Any] = {}
+        try:
+            raw = await asyncio.wait_for(run_fn(new_input, state, exec_config, config.agent_overrides), config.timeout_seconds)
+            if not isinstance(raw, dict) or "output" not in raw:
+                raise ExecutorError(f"executor '{name}' returned {type(raw).__name__} without an 'output' key.")
+            result = raw
+        except asyncio.TimeoutError:
+            error = f"timed out after {config.timeout_seconds:g} s"
+        except AgentTraceError as exc:
+            error = str(exc)
+        except Exception as exc:  # an executor's own bug or its framework's error: kept with the replay
+            error = f"{type(exc).__name__}: {exc}".strip()
+        duration_ms = (time.perf_counter() - started) * 1000
+
+        original = result.get("original_output", outputs["span_output"]) if result else outputs["span_output"]
+        replay_output = result.get("output") if result else None
+        diff = None
+        if error is None:
+            from agenttrace_replay.differ import compute_diff
+
+            diff = compute_diff(original, replay_output, config.ignore or None)
+        stored_config = {
+            "modified_input": config.modified_input,
+            "agent_overrides": config.agent_overrides,
+            "stop_at_span": config.stop_at_span,
+            "timeout_seconds": config.timeout_seconds,
+            "dry_run": config.dry_run,
+            "executor": config.executor,
+            "graph": config.graph,
+            "base_url": config.base_url,
+            "ignore": config.ignore,
+        }
+        replay = ReplayResult(
+            replay_id=idlib.new_id("rpl"),
+            checkpoint_id=checkpoint.checkpoint_id,
+            trace_id=checkpoint.trace_id,
+            original_output=original,
+            replay_output=replay_output,
+            diff=diff,
+            success=error is None,
+            error=error,
+            duration_ms=duration_ms,
+            tokens_used=_int_or_none(result.get("tokens")),
+            cost_usd=_float_or_none(result.get("cost_usd")),
+            executor=name,
+            executed=bool(result.get("executed", True)) if result else True,
+            note=result.get("note") if result else None,
+            input=new_input,
+            config=stored_config,
+        )
+        await self._store(replay)
+        return replay
+
+    async def _store(self, r: ReplayResult) -> None:
+        q = self.db.q
+        async with self.db.transaction() as conn:
+            r.created_at = await conn.fetchval(
+                q.insert_replay, r.replay_id, r.checkpoint_id, r.trace_id, r.executor, r.config, r.input,
+                r.original_output, r.replay_output, r.diff, r.success, r.error, r.executed, r.note,
+                r.duration_ms, r.tokens_used, r.cost_usd,
+            )
+            await conn.execute(q.count_replay, r.checkpoint_id)
+
+    async def get_replay(self, replay_id: str) -> ReplayResult:
+        async with self.db.acquire() as conn:
+            row = await conn.fetchrow(self.db.q.get_replay, replay_id)
+            if row is None:
+                full = await idlib.resolve(conn, self.db.q.replay_ids_matching, replay_id, "replay", REPLAY_HINT)
+                row = await conn.fetchrow(self.db.q.get_replay, full)
+        return ReplayResult(**dict(row))
+
+    async def list_replays(self, trace_id: str) -> list[dict[str, Any]]:
+        from agenttrace_replay import traces
+
+        async with self.db.acquire() as conn:
+            full = await traces.resolve_trace_id(self.db, trace_id, conn)
+            rows = await conn.fetch(self.db.q.list_replays, full)
+        return [dict(r) for r in rows]
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,118 @@
+"""Modified inputs: the merge rule, and parsing ``--input key=value`` and input files.
+
+The merge rule (``merge_input(recorded, patch)``), applied recursively:
+
+- an object merged into an object merges key by key;
+- a key whose value is ``null`` is removed;
+- a key ending in ``+`` appends to the list under the key without the ``+``
+  (``{"messages+": [{...}]}`` adds a message);
+- an object whose keys are all integers, merged into a list, merges into the items at
+  those indexes (negative indexes count from the end): ``{"messages": {"-1": {"content":
+  "..."}}}`` edits the last message;
+- anything else (a list, a string, a number, true/false) replaces the recorded value, so a
+  list given in full replaces the recorded list.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from agenttrace_replay.errors import InvalidInput
+
+
+def _index(key: Any, length: int, where: str) -> int | None:
+    try:
+        i = int(key)
+    except (TypeError, ValueError):
+        return None
+    if not -length <= i < length:
+        raise InvalidInput(f"{where}: index {i} is out of range for a list of {length} item(s).")
+    return i % length
+
+
+def merge_input(recorded: Any, patch: Any, where: str = "input") -> Any:
+    """``recorded`` with ``patch`` merged in; neither argument is changed."""
+    return _merge(copy.deepcopy(recorded), patch, where)
+
+
+def _merge(target: Any, patch: Any, where: str) -> Any:
+    if isinstance(patch, dict) and isinstance(target, list) and patch:
+        indexes = {key: _index(key, len(target), where) for key in patch}
+        if all(i is not None for i in indexes.values()):
+            for key, value in patch.items():
+                i = indexes[key]
+                assert i is not None
+                target[i] = _merge(target[i], value, f"{where}[{i}]")
+            return target
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = target if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        key = str(key)
+        if value is None:
+            result.pop(key, None)
+        elif key.endswith("+") and len(key) > 1:
+            base = key[:-1]
+            current = result.get(base, [])
+            if not isinstance(current, list):
+                raise InvalidInput(f"{where}.{base} is not a list, so '{key}' cannot append to it.")
+            current.extend(copy.deepcopy(value) if isinstance(value, list) else [copy.deepcopy(value)])
+            result[base] = current
+        else:
+            result[key] = _merge(result.get(key), value, f"{where}.{key}")
+    return result
+
+
+def parse_value(text: str) -> Any:
+    """JSON when it parses (numbers, true, null, objects, lists, quoted strings), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_assignments(items: list[str], option: str = "--input") -> dict[str, Any]:
+    """``["a.b=1", "q=hello"]`` -> ``{"a": {"b": 1}, "q": "hello"}`` (later items win)."""
+    patch: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InvalidInput(f"{option} {item!r} is not KEY=VALUE.", f"Example: {option} query=\"a new question\"")
+        parts = key.split(".")
+        if any(not p for p in parts):
+            raise InvalidInput(f"{option} {item!r}: the key {key!r} has an empty part.", "Use dotted keys like a.b.c=VALUE.")
+        node = patch
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = parse_value(raw)
+    return patch
+
+
+def read_input_file(path: str | Path) -> dict[str, Any]:
+    """A JSON or YAML file holding an object to merge into the input."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InvalidInput(f"input file {path}: no such file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"input file {path}: cannot read it: {exc}.") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"input file {path} is neither JSON nor YAML: {str(exc).splitlines()[0]}.") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {type(data).__name__}.")
+    return data
