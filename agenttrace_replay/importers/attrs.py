@@ -1,4 +1,4 @@
-"""Small helpers for reading flattened span attributes.
+"""Small helpers for reading span attributes: OTLP `AnyValue`s and flattened keys.
 
 Conventions spread one structured value over many keys (`llm.input_messages.0.message.role`,
 `gen_ai.prompt.1.content`) or pack it into a JSON string (`gen_ai.input.messages`). These
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from ..errors import InvalidInput
 
 Attrs = Mapping[str, Any]
 
@@ -120,3 +123,69 @@ def unique(values: Iterable[Any]) -> list[Any]:
         if value is not None and value not in seen:
             seen.append(value)
     return seen
+
+
+# --- OTLP attribute values ------------------------------------------------------------------
+
+
+def otlp_field(obj: Mapping[str, Any], camel: str) -> Any:
+    """A field by its lowerCamelCase name or its protobuf snake_case name."""
+    if camel in obj:
+        return obj[camel]
+    return obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+
+
+def any_value(value: Any) -> Any:
+    """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...)."""
+    if not isinstance(value, Mapping):
+        return value  # a writer that put plain JSON values: take them as they are
+    if not value:
+        return None
+    for key, convert in (
+        ("stringValue", str),
+        ("boolValue", bool),
+        ("intValue", _int_value),
+        ("doubleValue", _double_value),
+        ("bytesValue", str),
+    ):
+        found = otlp_field(value, key)
+        if found is not None:
+            return convert(found)
+    array = otlp_field(value, "arrayValue")
+    if isinstance(array, Mapping):
+        return [any_value(v) for v in array.get("values") or []]
+    kvlist = otlp_field(value, "kvlistValue")
+    if isinstance(kvlist, Mapping):
+        return attributes(kvlist.get("values"))
+    return dict(value)
+
+
+def _int_value(value: Any) -> Any:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value.strip()):
+        return int(value)
+    return value  # not an int64: keep what was written
+
+
+def _double_value(value: Any) -> Any:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return number if number == number and abs(number) != float("inf") else str(value)
+
+
+def attributes(items: Any, where: str = "") -> dict[str, Any]:
+    """A flat `{key: value}` dict from an OTLP `KeyValue` list."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise InvalidInput(f"{where}: attributes must be a list of {{key, value}} objects")
+    out: dict[str, Any] = {}
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+            out[item["key"]] = any_value(item.get("value"))
+        elif where:
+            raise InvalidInput(f"{where}: an attribute is not a {{key, value}} object")
+    return out

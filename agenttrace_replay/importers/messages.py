@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .attrs import Attrs, as_text, compact, indexed, parse_json, parse_json_container
+from .attrs import as_text, compact, parse_json, parse_json_container
 
 _ROLES = {
     "human": "user",
@@ -240,65 +240,6 @@ def system_message(instructions: Any) -> dict[str, Any] | None:
     else:
         text = value if isinstance(value, str) else as_text(value)
     return {"role": "system", "content": text}
-
-
-def openinference_messages(attrs: Attrs, prefix: str) -> list[dict[str, Any]]:
-    """Messages from the flattened `prefix.N.message.*` keys of OpenInference."""
-    out: list[dict[str, Any]] = []
-    for group in indexed(attrs, prefix):
-        raw: dict[str, Any] = {
-            "role": group.get("message.role"),
-            "name": group.get("message.name"),
-            "tool_call_id": group.get("message.tool_call_id"),
-        }
-        if "message.content" in group:
-            raw["content"] = group["message.content"]
-        else:
-            raw["content"] = [_openinference_part(p) for p in indexed(group, "message.contents")]
-        raw["tool_calls"] = [
-            {
-                "id": call.get("tool_call.id"),
-                "name": call.get("tool_call.function.name"),
-                "arguments": call.get("tool_call.function.arguments"),
-            }
-            for call in indexed(group, "message.tool_calls")
-        ]
-        if "message.function_call_name" in group:
-            raw["function_call"] = {
-                "name": group["message.function_call_name"],
-                "arguments": group.get("message.function_call_arguments_json"),
-            }
-        out.extend(normalise_message(compact(raw)))
-    return out
-
-
-def _openinference_part(part: dict[str, Any]) -> Any:
-    kind = part.get("message_content.type", "text")
-    if kind == "text":
-        return {"type": "text", "text": part.get("message_content.text", "")}
-    fields = {k.removeprefix("message_content."): v for k, v in part.items()}
-    fields["type"] = kind
-    if "image.image.url" in fields:
-        fields["url"] = fields.pop("image.image.url")
-    return fields
-
-
-def legacy_indexed_messages(attrs: Attrs, prefix: str, default_role: str) -> list[dict[str, Any]]:
-    """Messages from the older indexed GenAI form: `gen_ai.prompt.0.role`, `.content`, ..."""
-    out: list[dict[str, Any]] = []
-    for group in indexed(attrs, prefix):
-        raw: dict[str, Any] = {
-            "role": group.get("role"),
-            "content": group.get("content"),
-            "tool_call_id": group.get("tool_call_id"),
-            "name": group.get("name"),
-            "tool_calls": [
-                {"id": c.get("id"), "name": c.get("name"), "arguments": c.get("arguments")}
-                for c in indexed(group, "tool_calls")
-            ],
-        }
-        out.extend(normalise_message(compact(raw), default_role))
-    return out
 
 
 def tool_definition(raw: Any) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..records import TraceBundle
+from .attrs import attributes, otlp_field
 from .bundle import build_bundle
 from .raw import RawEvent, RawSpan
 
@@ -45,13 +46,6 @@ _OTHER_SIGNALS = {
     "resourceMetrics": "metrics",
     "resourceProfiles": "profiles",
 }
-
-
-def _field(obj: Mapping[str, Any], camel: str) -> Any:
-    """A field by its lowerCamelCase name or its protobuf snake_case name."""
-    if camel in obj:
-        return obj[camel]
-    return obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
 
 
 def _text(data: str | bytes) -> str:
@@ -138,62 +132,6 @@ def _nanos(value: Any, where: str, name: str) -> int | None:
     raise InvalidInput(f"{where}: {name} must be an integer of nanoseconds, got {value!r}")
 
 
-def any_value(value: Any) -> Any:
-    """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...)."""
-    if not isinstance(value, Mapping):
-        return value  # a writer that put plain JSON values: take them as they are
-    if not value:
-        return None
-    for key, convert in (
-        ("stringValue", str),
-        ("boolValue", bool),
-        ("intValue", _int_value),
-        ("doubleValue", _double_value),
-        ("bytesValue", str),
-    ):
-        found = _field(value, key)
-        if found is not None:
-            return convert(found)
-    array = _field(value, "arrayValue")
-    if isinstance(array, Mapping):
-        return [any_value(v) for v in array.get("values") or []]
-    kvlist = _field(value, "kvlistValue")
-    if isinstance(kvlist, Mapping):
-        return attributes(kvlist.get("values"))
-    return dict(value)
-
-
-def _int_value(value: Any) -> Any:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value.strip()):
-        return int(value)
-    return value  # not an int64: keep what was written
-
-
-def _double_value(value: Any) -> Any:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return value
-    return number if number == number and abs(number) != float("inf") else str(value)
-
-
-def attributes(items: Any, where: str = "") -> dict[str, Any]:
-    """A flat `{key: value}` dict from an OTLP `KeyValue` list."""
-    if items is None:
-        return {}
-    if not isinstance(items, list):
-        raise InvalidInput(f"{where}: attributes must be a list of {{key, value}} objects")
-    out: dict[str, Any] = {}
-    for item in items:
-        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
-            out[item["key"]] = any_value(item.get("value"))
-        elif where:
-            raise InvalidInput(f"{where}: an attribute is not a {{key, value}} object")
-    return out
-
-
 def _status(span: Mapping[str, Any], where: str) -> tuple[str, str | None]:
     status = span.get("status") or {}
     if not isinstance(status, Mapping):
@@ -218,13 +156,13 @@ def _read_span(
     name = span.get("name")
     if name:
         where = f"{where} ('{name}')"
-    trace_id = _id(_field(span, "traceId"), 16, where, "traceId")
+    trace_id = _id(otlp_field(span, "traceId"), 16, where, "traceId")
     if trace_id is None:
         raise InvalidInput(f"{where}: missing traceId")
-    span_id = _id(_field(span, "spanId"), 8, where, "spanId")
+    span_id = _id(otlp_field(span, "spanId"), 8, where, "spanId")
     if span_id is None:
         raise InvalidInput(f"{where}: missing spanId")
-    parent = _id(_field(span, "parentSpanId"), 8, where, "parentSpanId")
+    parent = _id(otlp_field(span, "parentSpanId"), 8, where, "parentSpanId")
     if parent is not None and set(parent) == {"0"}:
         parent = None
     status, message = _status(span, where)
@@ -235,7 +173,7 @@ def _read_span(
         events.append(
             RawEvent(
                 name=str(event.get("name") or ""),
-                time_ns=_nanos(_field(event, "timeUnixNano"), where, "event timeUnixNano"),
+                time_ns=_nanos(otlp_field(event, "timeUnixNano"), where, "event timeUnixNano"),
                 attributes=attributes(event.get("attributes"), f"{where} event {index}"),
             )
         )
@@ -244,8 +182,8 @@ def _read_span(
         span_id=span_id,
         name=str(name or ""),
         parent_span_id=parent,
-        start_ns=_nanos(_field(span, "startTimeUnixNano"), where, "startTimeUnixNano"),
-        end_ns=_nanos(_field(span, "endTimeUnixNano"), where, "endTimeUnixNano"),
+        start_ns=_nanos(otlp_field(span, "startTimeUnixNano"), where, "startTimeUnixNano"),
+        end_ns=_nanos(otlp_field(span, "endTimeUnixNano"), where, "endTimeUnixNano"),
         status_code=status,
         status_message=message,
         span_kind=_kind(span.get("kind")),
@@ -272,9 +210,9 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
         raise InvalidInput(f"{where}not an OTLP trace export: expected a JSON object, got {kind}")
     if request.get("format") == "agenttrace-replay":
         raise InvalidInput(f"{where}this is an agenttrace-replay export, not OTLP")
-    resource_spans = _field(request, "resourceSpans")
+    resource_spans = otlp_field(request, "resourceSpans")
     if resource_spans is None:
-        other = next((s for k, s in _OTHER_SIGNALS.items() if _field(request, k) is not None), None)
+        other = next((s for k, s in _OTHER_SIGNALS.items() if otlp_field(request, k) is not None), None)
         if other:
             raise InvalidInput(f"{where}this is an OTLP {other} export, not traces")
         raise InvalidInput(f"{where}not an OTLP trace export: no 'resourceSpans' key")
@@ -285,14 +223,14 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
             raise InvalidInput(f"{here} must be a JSON object")
         resource_obj = entry.get("resource") or {}
         resource = attributes(resource_obj.get("attributes"), f"{here}.resource")
-        scope_key = "scopeSpans" if _field(entry, "scopeSpans") is not None else (
+        scope_key = "scopeSpans" if otlp_field(entry, "scopeSpans") is not None else (
             "instrumentationLibrarySpans"
         )
-        for j, scope_spans in enumerate(_list(_field(entry, scope_key), f"{here}.{scope_key}")):
+        for j, scope_spans in enumerate(_list(otlp_field(entry, scope_key), f"{here}.{scope_key}")):
             scope_here = f"{here}.{scope_key}[{j}]"
             if not isinstance(scope_spans, Mapping):
                 raise InvalidInput(f"{scope_here} must be a JSON object")
-            scope = scope_spans.get("scope") or _field(scope_spans, "instrumentationLibrary") or {}
+            scope = scope_spans.get("scope") or otlp_field(scope_spans, "instrumentationLibrary") or {}
             if not isinstance(scope, Mapping):
                 scope = {}
             for k, span in enumerate(_list(scope_spans.get("spans"), f"{scope_here}.spans")):

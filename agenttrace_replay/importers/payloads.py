@@ -21,14 +21,8 @@ from .attrs import (
     parse_json_container,
 )
 from .conventions import request_model
-from .messages import (
-    legacy_indexed_messages,
-    normalise_message,
-    normalise_messages,
-    openinference_messages,
-    system_message,
-    tool_definition,
-)
+from .flattened import legacy_indexed_messages, openinference_messages
+from .messages import normalise_message, normalise_messages, system_message, tool_definition
 from .raw import RawSpan
 
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
