@@ -133,7 +133,7 @@ def diff(
     if unified:
         out.print(Unified(result.original_output, result.replay_output))
     else:
-        out.print(SideBySide(result.original_output, result.replay_output, report))
+        out.print(SideBySide(result.original_output, result.replay_output))
     out.print(DiffSummary(report, text_diffs=False))
 
 
