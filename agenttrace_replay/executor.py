@@ -117,6 +117,10 @@ class ReplayExecutor:
             result = raw
         except asyncio.TimeoutError:
             error = f"timed out after {config.timeout_seconds:g} s"
+        except asyncio.CancelledError:
+            # Ctrl-C or a cancelled caller: keep the replay as interrupted, then stop.
+            await asyncio.shield(self._store(self._interrupted(checkpoint, name, new_input, config, started)))
+            raise
         except AgentTraceError as exc:
             error = str(exc)
         except Exception as exc:  # an executor's own bug or its framework's error: kept with the replay
@@ -161,6 +165,14 @@ class ReplayExecutor:
         )
         await self._store(replay)
         return replay
+
+    def _interrupted(self, checkpoint: Any, name: str, new_input: Any, config: ReplayConfig, started: float) -> ReplayResult:
+        return ReplayResult(
+            replay_id=idlib.new_id("rpl"), checkpoint_id=checkpoint.checkpoint_id, trace_id=checkpoint.trace_id,
+            original_output=None, replay_output=None, diff=None, success=False, error="interrupted",
+            duration_ms=(time.perf_counter() - started) * 1000, executor=name, input=new_input,
+            config={"modified_input": config.modified_input, "agent_overrides": config.agent_overrides, "executor": config.executor},
+        )
 
     async def _store(self, r: ReplayResult) -> None:
         q = self.db.q
