@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     if xdg:
         return Path(xdg) / APP_NAME
-    if os.name == "nt" or os.uname().sysname == "Darwin":  # pragma: no cover - other OSes
+    if sys.platform in ("win32", "darwin"):  # pragma: no cover - other OSes
         import platformdirs
 
         return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
