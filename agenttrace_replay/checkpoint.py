@@ -77,21 +77,26 @@ def _parts(state: SpanState) -> tuple[dict[str, Any], dict[str, list[Any]]]:
 
 
 class _Hasher:
-    """Hashes values, each distinct object once (states share their message objects)."""
+    """Hashes values, each distinct object once (states share their message objects).
+
+    The cache is keyed by ``id()`` and keeps the object alive: an id is only unique while
+    its object lives, and a temporary's id is soon reused by another value.
+    """
 
     def __init__(self) -> None:
         self.blobs: dict[bytes, Any] = {}
-        self._by_id: dict[int, bytes] = {}
+        self._by_id: dict[int, tuple[Any, bytes]] = {}
 
     def __call__(self, value: Any) -> bytes:
         key = id(value)
-        h = self._by_id.get(key)
-        if h is None:
-            text = canonical(value)
-            h = digest_text(text)
-            self.blobs.setdefault(h, RawJSON(text))
-            if isinstance(value, (dict, list)):  # ids of small ints and strings are reused
-                self._by_id[key] = h
+        cached = self._by_id.get(key)
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        text = canonical(value)
+        h = digest_text(text)
+        self.blobs.setdefault(h, RawJSON(text))
+        if isinstance(value, (dict, list)):  # mutable containers only: cheap values are hashed again
+            self._by_id[key] = (value, h)
         return h
 
     def many(self, values: list[Any], previous: tuple[list[Any], list[bytes]] | None) -> list[bytes]:

@@ -8,9 +8,10 @@ The agent's chat history is rebuilt by replaying the trace's events in time orde
 
 - when an ``llm_call`` of the agent starts, its input messages are merged into the history:
   if they extend the history, the new ones are appended; if they are a complete prompt of
-  their own (at least as long as the history, or starting with a system message), they
-  replace it, since the prompt is the best record of what the model saw; otherwise (a
-  stateful API that records only the new turns) they are appended;
+  their own (starting with a system message, or with the history's first non-system
+  message, or at least as long as the history), they replace it, since the prompt is the
+  best record of what the model saw (a prompt without a system message keeps the
+  history's); otherwise (a stateful API that records only the new turns) they are appended;
 - when an ``llm_call`` ends, its output messages are appended;
 - when a ``tool_call`` ends, a ``tool`` message with its result is appended, unless the
   history already holds a result for that tool call id.
@@ -31,6 +32,14 @@ _CONTENT_PREFIXES = (
     "gen_ai.input.", "gen_ai.output.", "gen_ai.prompt", "gen_ai.completion", "gen_ai.system_instructions",
     "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
     "llm.input_messages", "llm.output_messages", "input.value", "output.value",
+)
+# Attribute keys known only once the span has run (its response, usage, result, errors and
+# the events recorded while it ran): a checkpoint is taken before the span, so they are left
+# out too. Without this a legacy chat span's `gen_ai.choice` event put its answer in the state.
+_OUTCOME_PREFIXES = (
+    "gen_ai.response.", "gen_ai.usage.", "gen_ai.output", "gen_ai.completion", "gen_ai.choice",
+    "llm.token_count.", "llm.finish_reason", "llm.output_messages", "output.", "retrieval.documents",
+    "error.", "exception.", "otel.events", "otel.status", "tool.output",
 )
 _MAX_ATTRIBUTE_CHARS = 2000
 
@@ -88,7 +97,7 @@ def agent_info(agent: AgentRecord | None) -> dict[str, Any] | None:
 def light_attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
     out = {}
     for key, value in (attributes or {}).items():
-        if key.startswith(_CONTENT_PREFIXES):
+        if key.startswith(_CONTENT_PREFIXES) or key.startswith(_OUTCOME_PREFIXES):
             continue
         if isinstance(value, str) and len(value) > _MAX_ATTRIBUTE_CHARS:
             continue
@@ -151,7 +160,16 @@ def _merge_prompt(history: list[dict[str, Any]], prompt: list[dict[str, Any]]) -
     n = len(history)
     if len(prompt) >= n and prompt[:n] == history:
         return history + prompt[n:]
-    if len(prompt) >= n or prompt[0].get("role") == "system":
+    if prompt[0].get("role") == "system":
+        return list(prompt)
+    # The same conversation sent again without its system message (instrumentations that
+    # record the system prompt apart): keep the history's system messages, take the rest.
+    head = 0
+    while head < n and history[head].get("role") == "system":
+        head += 1
+    if head < n and prompt[0] == history[head]:
+        return history[:head] + list(prompt)
+    if len(prompt) >= n:
         return list(prompt)
     return history + prompt
 

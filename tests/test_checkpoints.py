@@ -1,0 +1,491 @@
+"""CheckpointManager on a real PostgreSQL: create, restore, list, delete, ids, races.
+
+The reference for every restore is `state.build_states`, the pure reconstruction: what the
+database gives back must equal it exactly, whatever was created, in what order, and
+whatever was deleted since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from typing import Any
+
+import asyncpg
+import pytest
+from builders import long_trace, span, weather_trace
+from otel_traces import genai_legacy_trace, genai_multi_agent_trace, langgraph_trace, openinference_trace
+
+from agenttrace_replay import traces
+from agenttrace_replay.checkpoint import CheckpointManager, checkpoint_id_for
+from agenttrace_replay.db import Database, init_connection
+from agenttrace_replay.errors import AmbiguousId, InvalidInput, NotFound
+from agenttrace_replay.records import AgentRecord, TraceBundle, TraceRecord
+from agenttrace_replay.state import build_states
+
+TABLES = ("blobs", "checkpoints", "checkpoint_lists")
+DEFAULT_KINDS = ("llm_call", "tool_call", "handoff", "checkpoint")
+
+
+async def load(db: Database, *bundles: TraceBundle) -> None:
+    await traces.import_bundles(db, list(bundles))
+
+
+async def counts(db: Database) -> dict[str, int]:
+    async with db.acquire() as conn:
+        return {t: await conn.fetchval(f"SELECT count(*) FROM {db.schema}.{t}") for t in TABLES}
+
+
+def expected_states(bundle: TraceBundle, span_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """checkpoint id -> the state the pure reconstruction gives."""
+    trace_id = bundle.trace.trace_id
+    return {
+        checkpoint_id_for(trace_id, s.span.span_id): s.to_dict(checkpoint_id_for(trace_id, s.span.span_id))
+        for s in build_states(bundle, span_ids)
+    }
+
+
+async def assert_restores(manager: CheckpointManager, bundle: TraceBundle) -> int:
+    """Every checkpoint of the trace restores to exactly the reconstructed state."""
+    listed = await manager.list_checkpoints(bundle.trace.trace_id)
+    want = expected_states(bundle, [c.span_id for c in listed])
+    assert [c.checkpoint_id for c in listed] == list(want)  # same execution order
+    for checkpoint in listed:
+        assert await manager.restore(checkpoint.checkpoint_id) == want[checkpoint.checkpoint_id], checkpoint.span_name
+    return len(listed)
+
+
+def eligible(bundle: TraceBundle, kinds=DEFAULT_KINDS) -> list[str]:
+    return [s.span.span_id for s in build_states(bundle) if s.span.kind in kinds]
+
+
+# --- the library API ----------------------------------------------------------------------
+
+
+async def test_auto_create_get_list_restore_round_trip(db: Database) -> None:
+    bundle = weather_trace()
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+
+    ids = await manager.auto_checkpoint_trace("trace-weather")
+    assert ids == [checkpoint_id_for("trace-weather", s) for s in ("s-llm1", "s-tool", "s-llm2")]
+    assert all(len(i) == 16 and i.startswith("chk-") and int(i[4:], 16) >= 0 for i in ids)
+
+    checkpoint = await manager.get_checkpoint(ids[1])
+    assert (checkpoint.trace_id, checkpoint.span_id, checkpoint.step) == ("trace-weather", "s-tool", 2)
+    assert (checkpoint.span_kind, checkpoint.span_name, checkpoint.agent_name) == ("tool_call", "execute_tool get_weather", "weather")
+    assert checkpoint.auto is True and checkpoint.name is None and checkpoint.replay_count == 0
+    assert checkpoint.created_at is not None
+    assert checkpoint.state == expected_states(bundle)[ids[1]]
+    assert checkpoint.as_dict()["state"] == checkpoint.state
+
+    listed = await manager.list_checkpoints("trace-weather")
+    assert [c.checkpoint_id for c in listed] == ids
+    assert [c.step for c in listed] == [1, 2, 3]
+    assert [c.agent_name for c in listed] == ["weather"] * 3
+    assert all(c.state is None for c in listed)
+    assert await assert_restores(manager, bundle) == 3
+
+    # a manual checkpoint at a span auto skips, with a name
+    manual = await manager.create_checkpoint("trace-weather", "s-agent", name="start")
+    got = await manager.get_checkpoint(manual)
+    assert (got.step, got.name, got.auto, got.span_kind) == (0, "start", False, "agent_message")
+    assert got.state == expected_states(bundle)[manual]
+    assert "FINAL: sunny in Paris" not in json.dumps(got.state)
+    assert [c.checkpoint_id for c in await manager.list_checkpoints("trace-weather")] == [manual, *ids]
+
+    await manager.delete_checkpoint(ids[0])
+    with pytest.raises(NotFound):
+        await manager.get_checkpoint(ids[0])
+    assert await assert_restores(manager, bundle) == 3
+
+
+async def test_manager_accepts_a_plain_asyncpg_pool(db_url: str, db: Database) -> None:
+    await load(db, weather_trace())
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)  # no codecs: the manager adds them
+    try:
+        manager = CheckpointManager(pool)
+        ids = await manager.auto_checkpoint_trace("trace-weather")
+        state = await manager.restore(ids[-1])
+        assert state["messages"][-1]["role"] == "tool"
+        assert state["agent"]["config"] == {"tools": ["get_weather"]}
+    finally:
+        await pool.close()
+
+
+async def test_auto_kinds_are_configurable_and_checked(db: Database) -> None:
+    await load(db, weather_trace())
+    manager = CheckpointManager(db)
+    ids = await manager.auto_checkpoint_trace("trace-weather", kinds=["tool_call"])
+    assert ids == [checkpoint_id_for("trace-weather", "s-tool")]
+    ids = await manager.auto_checkpoint_trace("trace-weather", kinds=["agent_message", "llm_call"])
+    assert ids == [checkpoint_id_for("trace-weather", s) for s in ("s-agent", "s-llm1", "s-llm2")]
+    assert (await counts(db))["checkpoints"] == 4
+    with pytest.raises(InvalidInput, match="unknown span kind.*tool_cal\\b"):
+        await manager.auto_checkpoint_trace("trace-weather", kinds=["tool_cal"])
+    await assert_restores(manager, weather_trace())
+
+
+async def test_explicit_checkpoint_spans_are_checkpointed(db: Database) -> None:
+    bundle = weather_trace("trace-explicit")
+    bundle.spans.append(span("trace-explicit", "s-mark", "checkpoint after tool", 205, 205, kind="checkpoint", agent_id="agent-weather",
+                             parent_span_id="s-agent", input={"value": "mark"}))
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    ids = await manager.auto_checkpoint_trace("trace-explicit")
+    spans = [(await manager.get_checkpoint(i)).span_id for i in ids]
+    assert spans == ["s-llm1", "s-tool", "s-mark", "s-llm2"]
+    await assert_restores(manager, bundle)
+
+
+# --- idempotency and races ----------------------------------------------------------------
+
+
+async def test_auto_twice_returns_the_same_ids_and_writes_nothing(db: Database) -> None:
+    bundle = long_trace(50)
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    first, created = await manager.auto_checkpoint("trace-long")
+    assert created == 50
+    before = await counts(db)
+    async with db.acquire() as conn:
+        stamps = await conn.fetch(f"SELECT checkpoint_id, created_at, xmin::text FROM {db.schema}.checkpoints ORDER BY 1")
+    second, created_again = await manager.auto_checkpoint("trace-long")
+    assert second == first and created_again == 0
+    assert await counts(db) == before
+    async with db.acquire() as conn:
+        assert await conn.fetch(f"SELECT checkpoint_id, created_at, xmin::text FROM {db.schema}.checkpoints ORDER BY 1") == stamps
+    assert before["checkpoints"] == 50
+
+
+async def test_two_concurrent_autos_on_two_pools_make_one_set(db_url: str, db: Database) -> None:
+    bundle = long_trace(200)
+    await load(db, bundle)
+    from agenttrace_replay.db import create_pool
+
+    other = Database(await create_pool(db_url), owned=True)
+    try:
+        # Hold the trace's lock so both runs are in flight, then let them race.
+        async with db.acquire() as holder:
+            await holder.execute("SELECT pg_advisory_lock(hashtextextended('agenttrace:' || $1, 0))", "trace-long")
+            runs = [
+                asyncio.create_task(CheckpointManager(db).auto_checkpoint("trace-long")),
+                asyncio.create_task(CheckpointManager(other).auto_checkpoint("trace-long")),
+            ]
+            await wait_for_lock_waiters(holder, 2)
+            await holder.execute("SELECT pg_advisory_unlock(hashtextextended('agenttrace:' || $1, 0))", "trace-long")
+        (ids_a, created_a), (ids_b, created_b) = await asyncio.gather(*runs)
+    finally:
+        await other.close()
+    assert ids_a == ids_b and len(ids_a) == 200
+    assert sorted([created_a, created_b]) == [0, 200]
+    assert (await counts(db))["checkpoints"] == 200
+    await assert_restores(CheckpointManager(db), bundle)
+
+
+async def test_concurrent_autos_without_help_also_make_one_set(db_url: str, db: Database) -> None:
+    bundle = weather_trace()
+    await load(db, bundle)
+    from agenttrace_replay.db import create_pool
+
+    pools = [Database(await create_pool(db_url), owned=True) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(CheckpointManager(p).auto_checkpoint_trace("trace-weather") for p in pools))
+    finally:
+        for p in pools:
+            await p.close()
+    assert results[0] == results[1] == results[2]
+    assert (await counts(db))["checkpoints"] == 3
+
+
+async def wait_for_lock_waiters(conn: Any, n: int, timeout: float = 30.0) -> None:
+    """Until ``n`` sessions wait for an advisory lock (the racers are all at the door)."""
+    for _ in range(int(timeout / 0.05)):
+        waiting = await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        if waiting >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{n} sessions never waited for the trace's lock")
+
+
+async def test_two_processes_running_auto_at_once_make_one_set(db_url: str, db: Database) -> None:
+    bundle = long_trace(120)
+    await load(db, bundle)
+    cmd = [sys.executable, "-m", "agenttrace_replay", "--db", db_url, "checkpoint", "auto", "trace-long", "--json"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    async with db.acquire() as holder:
+        await holder.execute("SELECT pg_advisory_lock(hashtextextended('agenttrace:' || $1, 0))", "trace-long")
+        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+        try:
+            await wait_for_lock_waiters(holder, 2)
+        finally:
+            await holder.execute("SELECT pg_advisory_unlock(hashtextextended('agenttrace:' || $1, 0))", "trace-long")
+        outputs = [await asyncio.to_thread(p.communicate, timeout=60) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+    docs = [json.loads(out) for out, _err in outputs]
+    assert [c["checkpoint_id"] for c in docs[0]["checkpoints"]] == [c["checkpoint_id"] for c in docs[1]["checkpoints"]]
+    assert sorted(d["created"] for d in docs) == [0, 120]
+    assert (await counts(db))["checkpoints"] == 120
+    await assert_restores(CheckpointManager(db), bundle)
+
+
+# --- faithful restores --------------------------------------------------------------------
+
+
+def _otel(text: str) -> TraceBundle:
+    (bundle,) = traces.parse_text(text)
+    return bundle
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: long_trace(200), id="long_trace-200"),
+    pytest.param(weather_trace, id="weather"),
+    pytest.param(lambda: _otel(genai_multi_agent_trace()), id="genai-multi-agent"),
+    pytest.param(lambda: _otel(genai_legacy_trace()), id="genai-legacy"),
+    pytest.param(lambda: _otel(openinference_trace()), id="openinference"),
+    pytest.param(lambda: _otel(langgraph_trace()), id="langgraph-openinference"),
+])
+async def test_every_restore_equals_the_reconstructed_state(db: Database, make) -> None:
+    bundle = make()
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    trace_id = bundle.trace.trace_id
+    ids = await manager.auto_checkpoint_trace(trace_id)
+    assert ids == [checkpoint_id_for(trace_id, s) for s in eligible(bundle)]
+    assert ids
+    assert await assert_restores(manager, bundle) == len(ids)
+    # and every other span too, created one by one afterwards, between the auto ones
+    for state in build_states(bundle):
+        await manager.create_checkpoint(trace_id, state.span.span_id)
+    assert await assert_restores(manager, bundle) == len(bundle.spans)
+
+
+async def test_restore_of_the_trace_as_read_back_from_the_database(db: Database) -> None:
+    bundle = _otel(genai_multi_agent_trace())
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    await manager.auto_checkpoint_trace(bundle.trace.trace_id)
+    await assert_restores(manager, await traces.get_trace(db, bundle.trace.trace_id))
+
+
+async def test_storage_holds_each_distinct_value_once(db: Database) -> None:
+    bundle = long_trace(100)
+    await load(db, bundle)
+    await CheckpointManager(db).auto_checkpoint_trace("trace-long")
+    async with db.acquire() as conn:
+        values = [r[0] for r in await conn.fetch(f"SELECT value::text FROM {db.schema}.blobs")]
+        added = await conn.fetchval(f"SELECT sum(length(added)) FROM {db.schema}.checkpoint_lists")
+    assert len(values) == len(set(values))
+    contents = Counter(v for v in values if "lorem ipsum" in v)
+    assert len(contents) == 100  # each ~1 KB user turn once
+    # hashes stored in the lists grow like n log n, far from the n^2 of full copies
+    n_entries = sum(len(s.messages) + len(s.completed) for s in build_states(bundle))
+    assert added < 16 * n_entries / 4
+
+
+# --- manual checkpoints, auto around them, deletes ----------------------------------------
+
+
+async def test_manual_then_auto_around_it_then_deletes_keep_every_other_restore(db: Database) -> None:
+    bundle = long_trace(200)
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    manual = await manager.create_checkpoint("trace-long", "s00100", name="middle")
+    assert manual == checkpoint_id_for("trace-long", "s00100")
+    ids = await manager.auto_checkpoint_trace("trace-long")
+    assert len(ids) == 200 and ids[100] == manual
+    middle = await manager.get_checkpoint(manual)
+    assert (middle.name, middle.auto) == ("middle", False)
+    await assert_restores(manager, bundle)
+
+    # delete the checkpoints most others are stored against, one after another
+    for _round in range(4):
+        async with db.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT base_checkpoint_id, count(*) AS n FROM {db.schema}.checkpoint_lists "
+                "WHERE base_checkpoint_id IS NOT NULL AND base_checkpoint_id <> checkpoint_id GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+            )
+        assert row is not None and row["n"] >= 2
+        assert await manager.delete_checkpoint(row["base_checkpoint_id"]) == row["base_checkpoint_id"]
+        await assert_restores(manager, bundle)
+    # and the first and the last
+    await manager.delete_checkpoint(ids[0])
+    await manager.delete_checkpoint(ids[-1])
+    assert await assert_restores(manager, bundle) == 194
+    # auto puts the deleted ones back, with the same ids
+    assert await manager.auto_checkpoint_trace("trace-long") == ids
+    assert await assert_restores(manager, bundle) == 200
+
+
+async def test_delete_takes_its_replays_with_it(db: Database) -> None:
+    from agenttrace_replay.executor import ReplayConfig, ReplayExecutor
+
+    await load(db, weather_trace())
+    manager = CheckpointManager(db)
+    ids = await manager.auto_checkpoint_trace("trace-weather")
+    await ReplayExecutor(manager).replay(ids[1], ReplayConfig(dry_run=True))
+    assert [c.replay_count for c in await manager.list_checkpoints("trace-weather")] == [0, 1, 0]
+    async with db.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM {db.schema}.replays WHERE checkpoint_id = $1", ids[1]) == 1
+    await manager.delete_checkpoint(ids[1][:9])
+    async with db.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM {db.schema}.replays") == 0
+    await assert_restores(manager, weather_trace())
+
+
+async def test_create_again_returns_the_same_checkpoint_and_renames_it(db: Database) -> None:
+    await load(db, weather_trace())
+    manager = CheckpointManager(db)
+    first = await manager.create_checkpoint("trace-weather", "s-tool")
+    before = await counts(db)
+    again = await manager.create_checkpoint("trace-weather", "s-tool", name="before the tool")
+    assert again == first
+    assert (await manager.get_checkpoint(first)).name == "before the tool"
+    assert await counts(db) == before
+
+
+# --- ids and prefixes ---------------------------------------------------------------------
+
+
+def spans_sharing_a_prefix(trace_id: str) -> tuple[list[str], str]:
+    """Span ids whose checkpoint ids share their first hex digit, and one that does not."""
+    first: dict[str, list[str]] = {}
+    n = 0
+    while True:
+        span_id = f"span-{n}"
+        first.setdefault(checkpoint_id_for(trace_id, span_id)[4], []).append(span_id)
+        n += 1
+        shared = [v for v in first.values() if len(v) >= 2]
+        if shared and len(first) >= 2:
+            alone = next(v[0] for k, v in first.items() if v is not shared[0])
+            return shared[0][:2], alone
+
+
+def bundle_with_spans(trace_id: str, span_ids: list[str]) -> TraceBundle:
+    spans = [span(trace_id, sid, f"chat {i}", i * 10, i * 10 + 5, kind="llm_call", agent_id="a",
+                  input={"messages": [{"role": "user", "content": f"q{i}"}]}) for i, sid in enumerate(span_ids)]
+    return TraceBundle(TraceRecord(trace_id=trace_id), [AgentRecord(agent_id="a", trace_id=trace_id, name="a")], spans)
+
+
+async def test_unique_prefix_resolves_and_ambiguous_prefix_lists_candidates(db: Database) -> None:
+    pair, alone = spans_sharing_a_prefix("trace-ids")
+    await load(db, bundle_with_spans("trace-ids", [*pair, alone]))
+    manager = CheckpointManager(db)
+    await manager.auto_checkpoint_trace("trace-ids")
+    a, b = (checkpoint_id_for("trace-ids", s) for s in pair)
+    c = checkpoint_id_for("trace-ids", alone)
+
+    assert (await manager.get_checkpoint(c[:5])).checkpoint_id == c
+    assert await manager.resolve_id(c[:5]) == c
+    assert (await manager.restore(c[:5]))["span"]["span_id"] == alone
+    common = os.path.commonprefix([a, b])
+    assert await manager.resolve_id(a[: len(common) + 1]) == a
+    for call in (manager.get_checkpoint, manager.restore, manager.delete_checkpoint, manager.resolve_id):
+        with pytest.raises(AmbiguousId) as raised:
+            await call(common)
+        assert sorted(raised.value.candidates) == sorted([a, b])
+        assert a in str(raised.value) and b in str(raised.value)
+        assert raised.value.exit_code == 2
+    assert (await counts(db))["checkpoints"] == 3  # the ambiguous delete deleted nothing
+
+
+async def test_prefix_characters_are_literal(db: Database) -> None:
+    await load(db, weather_trace())
+    manager = CheckpointManager(db)
+    await manager.auto_checkpoint_trace("trace-weather")
+    for pattern in ("chk-%", "chk-_", "%", "_"):
+        with pytest.raises(NotFound):
+            await manager.get_checkpoint(pattern)
+
+
+async def test_trace_and_span_prefixes_work_in_create(db: Database) -> None:
+    await load(db, weather_trace())
+    manager = CheckpointManager(db)
+    cid = await manager.create_checkpoint("trace-wea", "s-too")
+    assert cid == checkpoint_id_for("trace-weather", "s-tool")
+    with pytest.raises(AmbiguousId, match="s-llm1.*s-llm2"):
+        await manager.create_checkpoint("trace-weather", "s-llm")
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+async def test_unknown_trace_span_and_checkpoint_are_not_found(db: Database) -> None:
+    await load(db, weather_trace())
+    manager = CheckpointManager(db)
+    for call in (
+        manager.auto_checkpoint_trace("no-such-trace"),
+        manager.create_checkpoint("no-such-trace", "s-tool"),
+        manager.list_checkpoints("no-such-trace"),
+        manager.get_checkpoint("chk-000000000000"),
+        manager.restore("chk-ffffffffffff"),
+        manager.delete_checkpoint("chk-nothing"),
+        manager.get_checkpoint(""),
+    ):
+        with pytest.raises(NotFound) as raised:
+            await call
+        assert raised.value.exit_code == 3
+    with pytest.raises(NotFound, match="no span 'nope' in trace trace-weather"):
+        await manager.create_checkpoint("trace-weather", "nope")
+    assert (await counts(db))["checkpoints"] == 0
+
+
+async def test_a_span_of_another_trace_is_a_clear_error(db: Database) -> None:
+    await load(db, weather_trace("trace-a"), long_trace(3, "trace-b"))
+    manager = CheckpointManager(db)
+    with pytest.raises(InvalidInput) as raised:
+        await manager.create_checkpoint("trace-a", "s00001")
+    assert "belongs to trace trace-b" in raised.value.message and "not to trace trace-a" in raised.value.message
+    assert "checkpoint create trace-b --span s00001" in (raised.value.hint or "")
+    assert raised.value.exit_code == 2
+    assert (await counts(db))["checkpoints"] == 0
+
+
+async def test_a_trace_without_eligible_spans_creates_nothing(db: Database) -> None:
+    trace = TraceBundle(TraceRecord(trace_id="trace-quiet"), [], [
+        span("trace-quiet", "s1", "plan", 0, 10, kind="agent_message", input={"value": "x"}),
+        span("trace-quiet", "s2", "step", 10, 20),
+    ])
+    await load(db, trace, TraceBundle(TraceRecord(trace_id="trace-empty")))
+    manager = CheckpointManager(db)
+    assert await manager.auto_checkpoint_trace("trace-quiet") == []
+    assert await manager.auto_checkpoint_trace("trace-empty") == []
+    assert await manager.auto_checkpoint("trace-quiet", ["tool_call"]) == ([], 0)
+    assert await counts(db) == {t: 0 for t in TABLES}
+    assert await manager.list_checkpoints("trace-quiet") == []
+
+
+# --- restore cost ---------------------------------------------------------------------------
+
+
+async def test_restore_takes_at_most_two_queries_for_a_full_id(db_url: str, db: Database) -> None:
+    bundle = long_trace(300)
+    await load(db, bundle)
+    await CheckpointManager(db).auto_checkpoint_trace("trace-long")
+    logged: list[str] = []
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        conn.add_query_logger(lambda record: logged.append(record.query))
+
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=1, init=init)
+    try:
+        manager = CheckpointManager(pool)
+        want = expected_states(bundle)
+        for cid in list(want)[::37] + [list(want)[-1]]:
+            await manager.restore(cid)  # the first use of a statement may add type look-ups
+            await asyncio.sleep(0)
+            logged.clear()
+            assert await manager.restore(cid) == want[cid]
+            await asyncio.sleep(0)  # loggers are called soon after each query
+            # the pool's own reset on release (asyncpg's RESET ALL) is not the restore's
+            queries = [q for q in logged if not q.startswith("SELECT pg_advisory_unlock_all()")]
+            assert len(queries) <= 2, queries
+            assert "WITH RECURSIVE" in queries[0]
+    finally:
+        await pool.close()
