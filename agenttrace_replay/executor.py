@@ -13,6 +13,7 @@ replay count: successful, failed and timed-out ones alike.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -110,13 +111,15 @@ class ReplayExecutor:
         started = time.perf_counter()
         error: str | None = None
         result: dict[str, Any] = {}
+        deadline = asyncio.timeout(config.timeout_seconds)
         try:
-            raw = await asyncio.wait_for(run_fn(new_input, state, exec_config, config.agent_overrides), config.timeout_seconds)
+            async with deadline:
+                raw = await run_fn(new_input, state, exec_config, config.agent_overrides)
             if not isinstance(raw, dict) or "output" not in raw:
                 raise ExecutorError(f"executor '{name}' returned {type(raw).__name__} without an 'output' key.")
-            result = raw
-        except asyncio.TimeoutError:
-            error = f"timed out after {config.timeout_seconds:g} s"
+            result = _as_stored(raw, name)
+        except TimeoutError as exc:  # our deadline, or a timeout inside the executor (a socket's)
+            error = f"timed out after {config.timeout_seconds:g} s" if deadline.expired() else f"TimeoutError: {exc}".strip(": ")
         except asyncio.CancelledError:
             # Ctrl-C or a cancelled caller: keep the replay as interrupted, then stop.
             await asyncio.shield(self._store(self._interrupted(checkpoint, name, new_input, config, started)))
@@ -199,6 +202,23 @@ class ReplayExecutor:
             full = await traces.resolve_trace_id(self.db, trace_id, conn)
             rows = await conn.fetch(self.db.q.list_replays, full)
         return [dict(r) for r in rows]
+
+
+def _as_stored(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    """The executor's result as the database will hold it, so the returned ReplayResult, its
+    diff and a later `get_replay` agree: outputs as JSON (keys as strings, unknown objects as
+    text), the note as text. NaN and infinities have no JSON form: the replay fails, stored.
+    """
+    result = dict(raw)
+    for key in ("output", "original_output"):
+        if key in result:
+            try:
+                result[key] = json.loads(json.dumps(result[key], allow_nan=False, default=str))
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise ExecutorError(f"executor '{name}' returned an {key} that cannot be stored as JSON: {exc}.") from None
+    if result.get("note") is not None:
+        result["note"] = str(result["note"])
+    return result
 
 
 def _int_or_none(value: Any) -> int | None:

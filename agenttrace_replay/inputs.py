@@ -11,6 +11,10 @@ The merge rule (``merge_input(recorded, patch)``), applied recursively:
   "..."}}}`` edits the last message;
 - anything else (a list, a string, a number, true/false) replaces the recorded value, so a
   list given in full replaces the recorded list.
+
+An empty object changes nothing, also where the recorded value is a list. Several patches
+(``--input-file`` and then ``--input``) are combined with `combine_patches`, never with
+`merge_input`, so their removals and appends reach the recorded input.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ def merge_input(recorded: Any, patch: Any, where: str = "input") -> Any:
 
 
 def _merge(target: Any, patch: Any, where: str) -> Any:
-    if isinstance(patch, dict) and isinstance(target, list) and patch:
+    if isinstance(patch, dict) and isinstance(target, list):
+        if not patch:  # no keys, so vacuously all integers: nothing to patch
+            return target
         indexes = {key: _index(key, len(target), where) for key in patch}
         if all(i is not None for i in indexes.values()):
             for key, value in patch.items():
@@ -64,6 +70,35 @@ def _merge(target: Any, patch: Any, where: str) -> Any:
         else:
             result[key] = _merge(result.get(key), value, f"{where}.{key}")
     return result
+
+
+def combine_patches(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One patch that merges like ``first`` and then ``second`` (``--input-file``, then ``--input``).
+
+    Patches cannot be combined with `merge_input` itself: that would apply the removals
+    (``null``) and appends (``key+``) to the first patch instead of carrying them to the
+    recorded input. Objects combine key by key, appends accumulate, and any other value of
+    ``second`` replaces the first's. One corner is not exact: when ``first`` replaces a key
+    with a value that is not an object or a list and ``second`` patches into that key with
+    an object, the combined patch merges that object into the recorded value instead.
+    """
+    result = copy.deepcopy(first)
+    for key, value in second.items():
+        key = str(key)
+        earlier = result.get(key)
+        if key.endswith("+") and len(key) > 1 and key in result:
+            result[key] = _as_list(earlier) + copy.deepcopy(_as_list(value))
+        elif isinstance(value, dict) and isinstance(earlier, dict):
+            result[key] = combine_patches(earlier, value)
+        elif isinstance(value, dict) and isinstance(earlier, list):
+            result[key] = merge_input(earlier, value, f"input.{key}")
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def parse_value(text: str) -> Any:
@@ -114,5 +149,6 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             raise InvalidInput(f"input file {path} is neither JSON nor YAML: {str(exc).splitlines()[0]}.") from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {type(data).__name__}.")
+        kind = "nothing (it is empty)" if data is None else type(data).__name__
+        raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {kind}.")
     return data

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, run, stderr, stdout
+from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, run, stdout
 from agenttrace_replay.errors import ExitCode
 
 app = typer.Typer(help="Re-execute an agent from a checkpoint and inspect replays.", no_args_is_help=True)
@@ -22,6 +22,41 @@ def _engine(db):  # type: ignore[no-untyped-def]
     from agenttrace_replay.executor import ReplayExecutor
 
     return ReplayExecutor(CheckpointManager(db), db)
+
+
+def _daemon_worker_threads() -> None:
+    """Run the event loop's worker-thread jobs on daemon threads that nobody waits for.
+
+    A replay's timeout stops *waiting* for the executor, but blocking code in a worker thread
+    (a plain-function executor, or a LangGraph graph with synchronous nodes) cannot be
+    stopped. With the default thread pool, ``asyncio.run`` and then the interpreter wait for
+    it at exit, so ``--timeout 5`` on a graph stuck for an hour would hang for an hour. On
+    daemon threads the command reports the timeout and exits; the abandoned work dies with
+    the process.
+    """
+    import asyncio
+    import threading
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    class DaemonThreads(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+            future: Future = Future()
+
+            def work() -> None:
+                if not future.set_running_or_notify_cancel():
+                    return
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as exc:  # handed to whoever awaits the future
+                    future.set_exception(exc)
+
+            threading.Thread(target=work, name="agenttrace-replay-worker", daemon=True).start()
+            return future
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            return None
+
+    asyncio.get_running_loop().set_default_executor(DaemonThreads())
 
 
 @app.command("run")
@@ -42,24 +77,31 @@ def run_(
 ) -> None:
     """Replay from a checkpoint, store the result, and print a summary and the diff."""
     from agenttrace_replay.executor import ReplayConfig
-    from agenttrace_replay.inputs import merge_input, parse_assignments, read_input_file
+    from agenttrace_replay.inputs import combine_patches, parse_assignments, read_input_file
 
     def build() -> ReplayConfig:
         patch: dict[str, Any] = read_input_file(input_file) if input_file else {}
         if input:
-            patch = merge_input(patch, parse_assignments(input, "--input"))
+            patch = combine_patches(patch, parse_assignments(input, "--input"))
         overrides = parse_assignments(override, "--override") if override else None
         settings = load(ctx).executor
+        # --executor > --dry-run > the config file's default > the agent's framework
+        chosen = executor or (None if dry_run else settings.get("default"))
         return ReplayConfig(
             modified_input=patch or None, agent_overrides=overrides, timeout_seconds=timeout, dry_run=dry_run,
-            executor=executor or settings.get("default"), graph=graph or settings.get("graph"),
+            executor=chosen, graph=graph or settings.get("graph"),
             base_url=base_url or settings.get("base_url"), api_key_env=settings.get("api_key_env", "OPENAI_API_KEY"),
             ignore=list(ignore or []), settings=settings,
         )
 
     config = guarded(ctx, build)
     guarded(ctx, config.validate)
-    result = run(ctx, lambda db: _engine(db).replay(checkpoint, config))
+
+    async def replay(db):  # type: ignore[no-untyped-def]
+        _daemon_worker_threads()
+        return await _engine(db).replay(checkpoint, config)
+
+    result = run(ctx, replay)
     if json:
         print_json(result.as_dict())
     else:
@@ -67,13 +109,17 @@ def run_(
 
         stdout().print(replay_summary(result, show_diff=True))
     if not result.success:
-        if not json:
-            stderr().print(f"replay {result.replay_id} failed: {result.error}", markup=False, highlight=False)
+        if not json:  # one line, not wrapped to the console's width
+            sys.stderr.write(f"error: replay {result.replay_id} failed: {_one_line(result.error)}\n")
         raise typer.Exit(int(ExitCode.EXECUTOR))
     if fail_on_diff and result.diff and result.diff.get("has_changes"):
         if not json:
-            stderr().print(f"outputs differ ({result.diff.get('summary')})", markup=False)
+            sys.stderr.write(f"outputs differ: {result.diff.get('summary')}\n")
         raise typer.Exit(int(ExitCode.DIFF_FOUND))
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "unknown error").split())
 
 
 @app.command("show")
@@ -96,7 +142,7 @@ def list_(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace i
         print_json(rows)
         return
     if not rows:
-        stderr().print("no replays for this trace yet (run one with: agenttrace-replay replay run CHK)")
+        sys.stderr.write("no replays for this trace yet (run one with: agenttrace-replay replay run CHK)\n")
         return
     from agenttrace_replay.cli.render_replay import replay_table
 
