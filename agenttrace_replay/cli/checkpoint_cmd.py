@@ -47,14 +47,16 @@ def auto(
         return [c for c in listing if c.checkpoint_id in wanted], created
 
     checkpoints, created = run(ctx, body)
+    if not checkpoints:
+        # not an error: a CI script checkpointing many traces goes on (exit 0)
+        kinds_text = ", ".join(kind_list or ["llm_call", "tool_call", "handoff", "checkpoint"])
+        stderr().print(f"no spans of kind {kinds_text} in this trace: no checkpoints created", markup=False)
     if json:
         print_json({"created": created, "checkpoints": [c.as_dict() for c in checkpoints]})
         return
-    if not checkpoints:
-        stderr().print(f"no spans of kind {', '.join(kind_list or ['llm_call', 'tool_call', 'handoff', 'checkpoint'])} in this trace: no checkpoints created")
-        return
-    _print_list(checkpoints, False)
-    stderr().print(f"{created} new checkpoint(s), {len(checkpoints) - created} already there")
+    if checkpoints:
+        _print_list(checkpoints, False)
+        stderr().print(f"{created} new checkpoint(s), {len(checkpoints) - created} already there")
 
 
 @app.command("create")
@@ -77,7 +79,10 @@ def create(
         checkpoint.state = None
         print_json(checkpoint.as_dict())
     else:
-        stdout().print(f"{checkpoint.checkpoint_id}  step {checkpoint.step}  {checkpoint.span_kind or 'span'} {checkpoint.span_name}")
+        stdout().print(
+            f"{checkpoint.checkpoint_id}  step {checkpoint.step}  {checkpoint.span_kind or 'span'} {checkpoint.span_name}",
+            markup=False,
+        )
 
 
 @app.command("list")
@@ -85,7 +90,7 @@ def list_(ctx: typer.Context, trace: TraceArg, json: JsonFlag = False) -> None:
     """List a trace's checkpoints in execution order."""
     checkpoints = run(ctx, lambda db: _manager(db).list_checkpoints(trace))
     if not checkpoints and not json:
-        stderr().print(f"no checkpoints for this trace (create them with: agenttrace-replay checkpoint auto {trace})")
+        stderr().print(f"no checkpoints for this trace (create them with: agenttrace-replay checkpoint auto {trace})", markup=False)
         return
     _print_list(checkpoints, json)
 
@@ -111,4 +116,4 @@ def delete(ctx: typer.Context, checkpoint: CheckpointArg, yes: YesFlag = False, 
     if json:
         print_json({"deleted": deleted})
     else:
-        stdout().print(f"deleted checkpoint {deleted}")
+        stdout().print(f"deleted checkpoint {deleted}", markup=False)
