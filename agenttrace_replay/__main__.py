@@ -1,3 +1,5 @@
-from agenttrace_replay.cli.app import main
+"""``python -m agenttrace_replay``: the same command, named as the console script is."""
 
-main()
+from agenttrace_replay.cli.app import app
+
+app(prog_name="agenttrace-replay")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+import asyncpg
+
 from agenttrace_replay import ids
 from agenttrace_replay.db import Database
 from agenttrace_replay.errors import InvalidInput
@@ -58,8 +60,10 @@ def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
     head = text.lstrip()[:200]
     if not head:
         raise InvalidInput(f"{source}: the file is empty.", "Give an OTLP/JSON or agenttrace-replay export file.")
+    from agenttrace_replay.importers import detect_format
+
     try:
-        if '"format"' in head and '"agenttrace-replay"' in head:
+        if ('"format"' in head and '"agenttrace-replay"' in head) or detect_format(text) == "native":
             import json
 
             from agenttrace_replay.importers.native import parse_native
@@ -80,10 +84,38 @@ def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
     return bundles
 
 
+_INT32 = 2**31 - 1
+_INT64 = 2**63 - 1
+_TEXT = (str, type(None))
+
+
+def _check_types(record: Any, where: str, rules: dict[str, tuple[Any, ...]]) -> None:
+    """Each field has one of its allowed types (``int`` never accepts a bool) and fits its column."""
+    for name, allowed in rules.items():
+        value = getattr(record, name)
+        ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+        if ok and isinstance(value, int) and not isinstance(value, bool):
+            ok = abs(value) <= (_INT64 if name == "total_tokens" else _INT32)
+        if not ok:
+            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+            raise InvalidInput(f"{where}: {name} must be {kinds} (in range), found {value!r:.60}.")
+
+
 def validate_bundle(bundle: TraceBundle, source: str) -> None:
     """Checks the database would otherwise reject mid-import, as clear messages."""
     trace = bundle.trace
+    if not isinstance(trace.trace_id, str) or not trace.trace_id:
+        raise InvalidInput(f"{source}: a trace has no text trace_id (found {trace.trace_id!r:.60}).")
     where = f"{source}: trace {trace.trace_id}"
+    _check_types(trace, where, _TRACE_TYPES)
+    for agent in bundle.agents:
+        _check_types(agent, f"{where}: agent {agent.agent_id!r:.60}", _AGENT_TYPES)
+        if agent.trace_id != trace.trace_id:
+            raise InvalidInput(f"{where}: agent {agent.agent_id} names another trace ({agent.trace_id!r:.60}).")
+    for span in bundle.spans:
+        _check_types(span, f"{where}: span {span.span_id!r:.60}", _SPAN_TYPES)
+        if span.trace_id != trace.trace_id:
+            raise InvalidInput(f"{where}: span {span.span_id} names another trace ({span.trace_id!r:.60}).")
     if trace.status not in TRACE_STATUSES:
         raise InvalidInput(f"{where}: status {trace.status!r} is not one of {', '.join(TRACE_STATUSES)}.")
     seen: set[str] = set()
@@ -102,6 +134,25 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
         raise InvalidInput(f"{where}: an agent id appears twice.")
 
 
+_NUMBER = (int, float)
+_TIME = (datetime, type(None))
+_TRACE_TYPES: dict[str, tuple[Any, ...]] = {
+    "name": _TEXT, "start_time": _TIME, "end_time": _TIME, "status": (str,), "metadata": (dict, type(None)),
+    "total_tokens": (int,), "total_cost_usd": _NUMBER, "total_latency_ms": (*_NUMBER, type(None)),
+    "agent_count": (int,),
+}
+_AGENT_TYPES: dict[str, tuple[Any, ...]] = {
+    "agent_id": (str,), "name": (str,), "role": _TEXT, "model": _TEXT, "framework": _TEXT,
+    "config": (dict, type(None)),
+}
+_SPAN_TYPES: dict[str, tuple[Any, ...]] = {
+    "span_id": (str,), "parent_span_id": _TEXT, "agent_id": _TEXT, "name": (str,), "kind": _TEXT,
+    "start_time": _TIME, "end_time": _TIME, "status": (str,), "model": _TEXT,
+    "input_tokens": (int, type(None)), "output_tokens": (int, type(None)), "cost_usd": (*_NUMBER, type(None)),
+    "error": _TEXT, "attributes": (dict, type(None)),
+}  # fmt: skip
+
+
 async def import_bundles(
     db: Database,
     bundles: list[TraceBundle],
@@ -117,28 +168,38 @@ async def import_bundles(
             deleted = await conn.fetch(db.q.delete_traces, trace_ids)
             result.replaced = [r[0] for r in deleted]
         for bundle in bundles:
-            t = bundle.trace
-            inserted = await conn.fetchval(
-                db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {},
-                t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
-            )
-            if inserted is None:
-                result.skipped.append(t.trace_id)
-            else:
-                if bundle.agents:
-                    await conn.copy_records_to_table(
-                        "agents", schema_name=db.schema, columns=AGENT_COLUMNS,
-                        records=[(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents],
-                    )
-                if bundle.spans:
-                    await conn.copy_records_to_table(
-                        "spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=[_span_row(s) for s in bundle.spans],
-                    )
-                result.imported.append(t.trace_id)
-                result.spans += len(bundle.spans)
+            try:
+                await _write_bundle(conn, db, bundle, result)
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, OverflowError, ValueError) as exc:
+                # a value validate_bundle let through (NaN in JSON, say): the transaction rolls back
+                reason = str(exc).splitlines()[0]
+                raise InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.") from exc
             if on_trace:
                 on_trace(bundle)
     return result
+
+
+async def _write_bundle(conn: Any, db: Database, bundle: TraceBundle, result: ImportResult) -> None:
+    """One trace: its row, then its agents and spans by COPY (one round trip each, not one per row)."""
+    t = bundle.trace
+    inserted = await conn.fetchval(
+        db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {},
+        t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
+    )
+    if inserted is None:  # already there: importing again changes nothing
+        result.skipped.append(t.trace_id)
+        return
+    if bundle.agents:
+        await conn.copy_records_to_table(
+            "agents", schema_name=db.schema, columns=AGENT_COLUMNS,
+            records=[(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents],
+        )
+    if bundle.spans:
+        await conn.copy_records_to_table(
+            "spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=[_span_row(s) for s in bundle.spans],
+        )
+    result.imported.append(t.trace_id)
+    result.spans += len(bundle.spans)
 
 
 def _span_row(s: SpanRecord) -> tuple[Any, ...]:
@@ -163,6 +224,8 @@ async def list_traces(
         raise InvalidInput(f"unknown status {status!r}.", f"Use one of: {', '.join(TRACE_STATUSES)}.")
     if limit < 1:
         raise InvalidInput("--limit must be at least 1.")
+    if name is not None:  # literal text: '_' and '%' in a name are not wildcards
+        name = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     async with db.acquire() as conn:
         rows = await conn.fetch(db.q.list_traces, name, status, since, limit)
     return [dict(r) for r in rows]

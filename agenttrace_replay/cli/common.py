@@ -109,6 +109,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
 
 
+def print_line(text: str) -> None:
+    """One plain line of data on stdout: never wrapped at the console width, never markup."""
+    sys.stdout.write(text + "\n")
+
+
 def confirm(question: str, yes: bool) -> None:
     """Ask on a terminal; refuse without --yes when nobody can answer."""
     if yes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, load, print_json, run, stdout
+from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, print_line, run
 
 app = typer.Typer(help="Create or inspect the database schema.", no_args_is_help=True)
 
@@ -22,9 +22,9 @@ def migrate(ctx: typer.Context, json: JsonFlag = False) -> None:
         print_json({"applied": [{"version": m.version, "name": m.name} for m in applied]})
     elif applied:
         for m in applied:
-            stdout().print(f"applied {m.version:04d}_{m.name}")
+            print_line(f"applied {m.version:04d}_{m.name}")
     else:
-        stdout().print("database is up to date")
+        print_line("database is up to date")
 
 
 @app.command("status")
@@ -33,7 +33,7 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     from agenttrace_replay.config import redact_url
     from agenttrace_replay.db import migrations
 
-    settings = load(ctx)
+    settings = guarded(ctx, lambda: load(ctx))
 
     async def body(db):  # type: ignore[no-untyped-def]
         done = await migrations.applied_versions(db)
@@ -58,11 +58,10 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     if json:
         print_json(info)
         return
-    out = stdout()
     where = f"embedded PostgreSQL in {settings.data_dir}" if settings.embedded else info["database"]
-    out.print(f"database: {where} (from {settings.source})")
-    out.print(f"schema:   {settings.schema}, migrations applied: {', '.join(map(str, done)) or 'none'}")
+    print_line(f"database: {where} (from {settings.source})")
+    print_line(f"schema:   {settings.schema}, migrations applied: {', '.join(map(str, done)) or 'none'}")
     if todo:
-        out.print(f"pending:  {', '.join(info['pending'])} (run: agenttrace-replay db migrate)")
+        print_line(f"pending:  {', '.join(info['pending'])} (run: agenttrace-replay db migrate)")
     if counts:
-        out.print(f"rows:     {counts['traces']} traces, {counts['spans']} spans")
+        print_line(f"rows:     {counts['traces']} traces, {counts['spans']} spans")

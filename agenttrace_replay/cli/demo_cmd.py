@@ -6,7 +6,7 @@ from importlib import resources
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, print_json, run, stdout
+from agenttrace_replay.cli.common import JsonFlag, print_json, print_line, run, stdout
 
 
 def sample_files() -> list[tuple[str, str]]:
@@ -22,7 +22,8 @@ def demo(ctx: typer.Context, json: JsonFlag = False) -> None:
         result = traces.ImportResult()
         for name, text in sample_files():
             result.add(await traces.import_bundles(db, traces.parse_text(text, name)))
-        rows = await traces.list_traces(db, limit=20)
+        sample_ids = set(result.imported) | set(result.skipped)
+        rows = [r for r in await traces.list_traces(db, limit=100_000) if r["trace_id"] in sample_ids]
         return result, rows
 
     result, rows = run(ctx, body)
@@ -34,8 +35,8 @@ def demo(ctx: typer.Context, json: JsonFlag = False) -> None:
 
     out = stdout()
     out.print(f"loaded {len(result.imported)} sample trace(s) ({len(result.skipped)} were already there)\n")
-    out.print(trace_table([r for r in rows if r["trace_id"] in sample_ids]))
-    first = next((r["trace_id"] for r in rows if r["trace_id"] in sample_ids), "TRACE")
+    out.print(trace_table(rows))
+    first = rows[0]["trace_id"] if rows else "TRACE"
     out.print("\nTry next:")
     for line in (
         f"agenttrace-replay trace show {first}",
@@ -44,4 +45,4 @@ def demo(ctx: typer.Context, json: JsonFlag = False) -> None:
         "agenttrace-replay replay run CHK --dry-run --input query='a different question'",
         "agenttrace-replay diff REPLAY",
     ):
-        out.print(f"  {line}", highlight=False, markup=False)
+        print_line(f"  {line}")  # one line each, so they copy and paste whole

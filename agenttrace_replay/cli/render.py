@@ -39,17 +39,26 @@ def fmt_ms(ms: float | None) -> str:
     return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
 
+def short_id(trace_id: str) -> str:
+    """A long id (OTLP's are 32 hex digits) cut to 12 characters: still a unique prefix
+    in practice, and every command takes a prefix, as git does."""
+    return trace_id if len(trace_id) <= 16 else trace_id[:12]
+
+
 def trace_table(rows: list[dict[str, Any]]) -> Table | Text:
     if not rows:
         return Text("no traces (import some with: agenttrace-replay trace import FILE, or try: agenttrace-replay demo)")
-    table = Table(box=None, header_style="bold")
-    for col in ("trace", "name", "started", "status", "spans", "agents", "tokens", "latency"):
-        table.add_column(col, overflow="fold")
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("trace", "name", "started", "status", "spans", "tokens", "latency"):
+        # ids and times are copied from here: never fold them; the name gives way first
+        table.add_column(col, overflow="fold" if col == "name" else "ellipsis", no_wrap=col != "name",
+                         min_width=12 if col == "name" else None)
     for r in rows:
+        start = r["start_time"]
         table.add_row(
-            r["trace_id"], r["name"] or "", when(r["start_time"]),
+            short_id(r["trace_id"]), r["name"] or "", start.strftime("%Y-%m-%d %H:%M") if start else "-",
             Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
-            str(r["span_count"]), str(r["agent_count"]), str(r["total_tokens"]), fmt_ms(r["total_latency_ms"]),
+            str(r["span_count"]), str(r["total_tokens"]), fmt_ms(r["total_latency_ms"]),
         )
     return table
 

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, run, stderr, stdout
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, run, stderr, stdout
 from agenttrace_replay.errors import InvalidInput
 
 app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
@@ -74,9 +74,13 @@ def import_(
             task = progress.add_task("importing spans", total=total_spans)
             progress.start()
         try:
-            for _name, bundles in parsed:
+            for name, bundles in parsed:
                 on_trace = (lambda b: progress.advance(task, len(b.spans))) if progress else None
-                result.add(await traces.import_bundles(db, bundles, replace=replace, on_trace=on_trace))
+                try:
+                    result.add(await traces.import_bundles(db, bundles, replace=replace, on_trace=on_trace))
+                except InvalidInput as exc:  # the database refused a value: this file is rolled back
+                    earlier = f" The {len(result.imported)} trace(s) of the files before it were imported." if result.imported else ""
+                    raise InvalidInput(f"{name}: {exc.message}", f"Nothing from this file was imported.{earlier}") from exc
         finally:
             if progress:
                 progress.stop()
@@ -89,7 +93,7 @@ def import_(
     line = f"imported {len(result.imported)} trace(s), {result.spans} span(s); skipped {len(result.skipped)} already present"
     if result.replaced:
         line += f"; replaced {len(result.replaced)}"
-    stdout().print(line)
+    print_line(line)
 
 
 @app.command("list")
@@ -170,4 +174,4 @@ def delete(
     if json:
         print_json({"deleted": deleted})
     else:
-        stdout().print(f"deleted trace {deleted}")
+        print_line(f"deleted trace {deleted}")

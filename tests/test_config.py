@@ -1,0 +1,248 @@
+"""Settings resolution: --db > AGENTTRACE_DATABASE_URL > YAML config file > embedded server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agenttrace_replay.config import (
+    DEFAULT_SCHEMA,
+    config_candidates,
+    default_data_dir,
+    load_settings,
+    redact_url,
+    validate_database_url,
+)
+from agenttrace_replay.errors import ExitCode, InvalidInput
+
+FLAG_URL = "postgresql://flag@localhost/flagdb"
+ENV_URL = "postgresql://env@localhost/envdb"
+FILE_URL = "postgresql://file@localhost/filedb"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No AGENTTRACE_* variables, a private home, config dir and working directory."""
+    for name in ("AGENTTRACE_DATABASE_URL", "AGENTTRACE_CONFIG", "AGENTTRACE_DATA_DIR", "AGENTTRACE_SCHEMA",
+                 "XDG_CONFIG_HOME", "XDG_DATA_HOME"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(home / "work")
+    return home
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def user_config(home: Path) -> Path:
+    return home / ".config" / "agenttrace-replay" / "config.yaml"
+
+
+# --- precedence ---------------------------------------------------------------------------
+
+
+def test_defaults_to_the_embedded_server_in_the_user_data_folder(clean_env: Path) -> None:
+    settings = load_settings()
+    assert settings.embedded and settings.database_url is None
+    assert settings.source == "embedded"
+    assert settings.schema == DEFAULT_SCHEMA == "agenttrace"
+    assert settings.data_dir == clean_env / ".local" / "share" / "agenttrace-replay"
+    assert settings.config_file is None
+
+
+def test_flag_beats_environment_and_config_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(Path("agenttrace.yaml"), f"database_url: {FILE_URL}\n")
+    monkeypatch.setenv("AGENTTRACE_DATABASE_URL", ENV_URL)
+    settings = load_settings(db_url=FLAG_URL)
+    assert (settings.database_url, settings.source) == (FLAG_URL, "flag")
+    assert not settings.embedded
+
+
+def test_environment_beats_config_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(Path("agenttrace.yaml"), f"database_url: {FILE_URL}\n")
+    monkeypatch.setenv("AGENTTRACE_DATABASE_URL", ENV_URL)
+    settings = load_settings()
+    assert (settings.database_url, settings.source) == (ENV_URL, "env")
+
+
+def test_config_file_beats_embedded(clean_env: Path) -> None:
+    path = write(Path("agenttrace.yaml"), f"database_url: {FILE_URL}\nschema: tenant_a\n")
+    settings = load_settings()
+    assert (settings.database_url, settings.source) == (FILE_URL, "config")
+    assert settings.config_file == path.resolve()
+    assert settings.schema == "tenant_a"
+
+
+def test_config_file_without_database_url_keeps_embedded(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "data_dir: ~/agent-data\n")
+    settings = load_settings()
+    assert settings.embedded and settings.source == "embedded"
+    assert settings.data_dir == clean_env / "agent-data"
+
+
+def test_environment_data_dir_and_schema_beat_the_config_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(Path("agenttrace.yaml"), "data_dir: /from/file\nschema: from_file\n")
+    monkeypatch.setenv("AGENTTRACE_DATA_DIR", str(clean_env / "from-env"))
+    monkeypatch.setenv("AGENTTRACE_SCHEMA", "from_env")
+    settings = load_settings()
+    assert settings.data_dir == clean_env / "from-env"
+    assert settings.schema == "from_env"
+    assert default_data_dir() == clean_env / "from-env"
+
+
+def test_xdg_data_home_moves_the_default_data_folder(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(clean_env / "xdg-data"))
+    assert load_settings().data_dir == clean_env / "xdg-data" / "agenttrace-replay"
+
+
+def test_executor_table_is_read(clean_env: Path) -> None:
+    write(
+        Path("agenttrace.yaml"),
+        "executor:\n  graph: myapp.agent:graph\n  base_url: http://localhost:11434/v1\n  api_key_env: OPENAI_API_KEY\n",
+    )
+    assert load_settings().executor == {
+        "graph": "myapp.agent:graph",
+        "base_url": "http://localhost:11434/v1",
+        "api_key_env": "OPENAI_API_KEY",
+    }
+
+
+# --- where the config file is looked for ----------------------------------------------------
+
+
+def test_search_order_is_working_directory_then_user_config_folder(clean_env: Path) -> None:
+    assert config_candidates() == [Path.cwd() / "agenttrace.yaml", user_config(clean_env)]
+
+
+def test_user_config_folder_is_used_when_there_is_no_local_file(clean_env: Path) -> None:
+    path = write(user_config(clean_env), f"database_url: {FILE_URL}\n")
+    settings = load_settings()
+    assert settings.config_file == path and settings.database_url == FILE_URL
+
+
+def test_local_file_wins_over_user_config_folder(clean_env: Path) -> None:
+    write(user_config(clean_env), "database_url: postgresql://user-config@localhost/x\n")
+    local = write(Path("agenttrace.yaml"), f"database_url: {FILE_URL}\n")
+    settings = load_settings()
+    assert settings.config_file == local.resolve() and settings.database_url == FILE_URL
+
+
+def test_xdg_config_home_moves_the_user_config_folder(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(clean_env / "xdg"))
+    path = write(clean_env / "xdg" / "agenttrace-replay" / "config.yaml", f"database_url: {FILE_URL}\n")
+    assert load_settings().config_file == path
+
+
+def test_agenttrace_config_replaces_the_search(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(Path("agenttrace.yaml"), "database_url: postgresql://local@localhost/x\n")
+    chosen = write(clean_env / "elsewhere.yaml", f"database_url: {FILE_URL}\n")
+    monkeypatch.setenv("AGENTTRACE_CONFIG", str(chosen))
+    settings = load_settings()
+    assert settings.config_file == chosen and settings.database_url == FILE_URL
+
+
+def test_config_option_beats_agenttrace_config(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTTRACE_CONFIG", str(write(clean_env / "env.yaml", "schema: from_env_file\n")))
+    explicit = write(clean_env / "explicit.yaml", "schema: from_option\n")
+    settings = load_settings(config_path=explicit)
+    assert settings.config_file == explicit and settings.schema == "from_option"
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_a_named_config_file_that_does_not_exist_is_an_error(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    missing = clean_env / "missing.yaml"
+    if how == "env":
+        monkeypatch.setenv("AGENTTRACE_CONFIG", str(missing))
+    with pytest.raises(InvalidInput, match="does not exist") as info:
+        load_settings(config_path=missing if how == "option" else None)
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+# --- bad config files and values ---------------------------------------------------------
+
+
+def test_bad_yaml_is_one_line_naming_the_file(clean_env: Path) -> None:
+    path = write(Path("agenttrace.yaml"), "database_url: [unclosed\n")
+    with pytest.raises(InvalidInput) as info:
+        load_settings()
+    message = str(info.value)
+    assert "not valid YAML" in message and str(path.resolve()) in message
+    assert "\n" not in message
+
+
+def test_unknown_keys_are_named(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "database_url: postgresql://x@y/z\ndatbase: typo\nfoo: 1\n")
+    with pytest.raises(InvalidInput, match=r"unknown key\(s\): datbase, foo") as info:
+        load_settings()
+    assert "Known keys:" in str(info.value)
+
+
+def test_a_config_file_must_be_a_mapping(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "- just\n- a list\n")
+    with pytest.raises(InvalidInput, match="must hold a mapping"):
+        load_settings()
+
+
+def test_an_empty_config_file_is_fine(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "")
+    assert load_settings().embedded
+
+
+def test_executor_must_be_a_mapping(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "executor: langgraph\n")
+    with pytest.raises(InvalidInput, match="'executor' must be a mapping"):
+        load_settings()
+
+
+@pytest.mark.parametrize("schema", ["Agent", "1abc", "has-dash", "semi;colon", "x" * 64])
+def test_bad_schema_names_are_refused(clean_env: Path, monkeypatch: pytest.MonkeyPatch, schema: str) -> None:
+    monkeypatch.setenv("AGENTTRACE_SCHEMA", schema)
+    with pytest.raises(InvalidInput, match="invalid schema name") as info:
+        load_settings()
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+def test_a_bad_schema_name_in_the_config_file_is_refused(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "schema: public; drop table x\n")
+    with pytest.raises(InvalidInput, match="invalid schema name"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://bob:s3cret@localhost/db",
+        "localhost:5432",
+        "postgresql://bob:s3cret@localhost:99999/db",
+    ],
+)
+def test_invalid_database_urls_are_refused_without_the_password(url: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid database URL") as info:
+        load_settings(db_url=url)
+    assert "s3cret" not in str(info.value)
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+def test_an_invalid_url_from_the_config_file_is_refused(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "database_url: sqlite:///x.db\n")
+    with pytest.raises(InvalidInput, match="invalid database URL"):
+        load_settings()
+
+
+def test_valid_urls_pass() -> None:
+    for url in ("postgresql://u:p@h:5432/d", "postgres://h/d", "postgresql://u@/d?host=/tmp/sock&port=5433"):
+        assert validate_database_url(url) == url
+
+
+def test_redact_url_hides_only_the_password() -> None:
+    assert redact_url("postgresql://bob:s3cret@db.example.com:5432/app") == "postgresql://bob:***@db.example.com:5432/app"
+    assert redact_url("postgresql://bob@db/app") == "postgresql://bob@db/app"
+    assert redact_url("postgresql://bob:p%40ss@db/app") == "postgresql://bob:***@db/app"

@@ -1,0 +1,333 @@
+"""The trace store on a real PostgreSQL: atomic, idempotent import; read, list, export, delete."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+import otel_traces  # tests/ is on sys.path (conftest.py)
+import pytest
+
+from agenttrace_replay import traces
+from agenttrace_replay.db import Database, create_pool
+from agenttrace_replay.errors import AmbiguousId, ExitCode, InvalidInput, NotFound
+from agenttrace_replay.importers.native import dumps, parse_native
+from agenttrace_replay.records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def genai_doc() -> str:
+    return otel_traces.genai_multi_agent_trace()
+
+
+@pytest.fixture(scope="module")
+def fixture_docs(genai_doc: str) -> dict[str, str]:
+    """One OTLP/JSON document per convention family, all written by the OpenTelemetry SDK."""
+    return {
+        "genai": genai_doc,
+        "legacy": otel_traces.genai_legacy_trace(),
+        "openinference": otel_traces.openinference_trace(),
+        "langgraph": otel_traces.langgraph_trace("What is the weather in Lisbon?"),
+    }
+
+
+def small_trace(trace_id: str, name: str = "run", status: str = "completed", start: datetime = T0,
+                spans: int = 2) -> TraceBundle:  # fmt: skip
+    agent = AgentRecord(agent_id="a1", trace_id=trace_id, name="helper", model="m-1", config={"tools": ["t"]})
+    records = [
+        SpanRecord(span_id=f"{trace_id}-s{i}", trace_id=trace_id, name=f"step {i}", kind="llm_call", agent_id="a1",
+                   parent_span_id=None if i == 0 else f"{trace_id}-s0", start_time=start + timedelta(seconds=i),
+                   end_time=start + timedelta(seconds=i, milliseconds=500), model="m-1", input_tokens=10,
+                   output_tokens=5, cost_usd=0.001, input={"messages": [{"role": "user", "content": f"q{i}"}]},
+                   output={"messages": [{"role": "assistant", "content": f"a{i}"}]}, attributes={"i": i})
+        for i in range(spans)
+    ]  # fmt: skip
+    trace = TraceRecord(trace_id=trace_id, name=name, status=status, start_time=start,
+                        end_time=start + timedelta(seconds=spans), total_tokens=15 * spans, total_cost_usd=0.001 * spans,
+                        total_latency_ms=1000.0 * spans, agent_count=1, metadata={"env": "test"})  # fmt: skip
+    return TraceBundle(trace, [agent], records)
+
+
+async def snapshot(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the three tables, in a stable order, imported_at included."""
+    async with db.acquire() as conn:
+        return {
+            table: [dict(r) for r in await conn.fetch(f"SELECT * FROM {db.schema}.{table} ORDER BY {order}")]
+            for table, order in (("traces", "trace_id"), ("agents", "trace_id, agent_id"), ("spans", "trace_id, span_id"))
+        }
+
+
+async def counts(db: Database) -> dict[str, int]:
+    return {table: len(rows) for table, rows in (await snapshot(db)).items()}
+
+
+def by_id(bundle: TraceBundle) -> tuple[TraceRecord, dict[str, AgentRecord], dict[str, SpanRecord]]:
+    return bundle.trace, {a.agent_id: a for a in bundle.agents}, {s.span_id: s for s in bundle.spans}
+
+
+# --- import: atomic and idempotent ------------------------------------------------------------
+
+
+async def test_import_writes_what_was_parsed(db: Database, genai_doc: str) -> None:
+    (bundle,) = traces.parse_text(genai_doc, "genai.json")
+    result = await traces.import_bundles(db, [bundle])
+    assert result.imported == [bundle.trace.trace_id] and result.skipped == []
+    assert result.spans == len(bundle.spans) == 10
+    assert by_id(await traces.get_trace(db, bundle.trace.trace_id)) == by_id(bundle)
+
+
+async def test_an_invalid_second_trace_writes_nothing(db: Database, genai_doc: str) -> None:
+    (good,) = traces.parse_text(genai_doc)
+    bad = small_trace("trace-bad")
+    bad.spans[1].input = {"score": float("nan")}  # not JSON: the database write fails on the second trace
+    with pytest.raises(InvalidInput, match="trace trace-bad: the database refused it") as info:
+        await traces.import_bundles(db, [good, bad])
+    assert info.value.exit_code == ExitCode.USAGE
+    assert await counts(db) == {"traces": 0, "agents": 0, "spans": 0}
+
+
+async def test_a_file_whose_second_trace_is_malformed_is_refused_before_writing(db: Database) -> None:
+    document = json.loads(dumps([small_trace("trace-ok"), small_trace("trace-wrong")]))
+    document["traces"][1]["spans"][0]["input_tokens"] = "many"
+    with pytest.raises(InvalidInput, match="trace trace-wrong: span 'trace-wrong-s0': input_tokens must be int"):
+        traces.parse_text(json.dumps(document), "two.json")
+    document["traces"][1]["spans"][0]["input_tokens"] = 2**40  # does not fit the integer column
+    with pytest.raises(InvalidInput, match="input_tokens must be int or null \\(in range\\)"):
+        traces.parse_text(json.dumps(document), "two.json")
+    document["traces"][1]["spans"][0]["input_tokens"] = 1
+    document["traces"][1]["spans"][0]["kind"] = "llm"
+    with pytest.raises(InvalidInput, match="unknown kind 'llm'"):
+        traces.parse_text(json.dumps(document), "two.json")
+    assert await counts(db) == {"traces": 0, "agents": 0, "spans": 0}
+
+
+async def test_importing_again_changes_nothing(db: Database, fixture_docs: dict[str, str]) -> None:
+    bundles = [b for doc in fixture_docs.values() for b in traces.parse_text(doc)]
+    first = await traces.import_bundles(db, bundles)
+    assert len(first.imported) == 4 and first.skipped == []
+    before = await snapshot(db)
+
+    again = await traces.import_bundles(db, [b for doc in fixture_docs.values() for b in traces.parse_text(doc)])
+    assert again.imported == [] and again.spans == 0
+    assert again.skipped == first.imported
+    assert await snapshot(db) == before  # same rows, same content, same imported_at
+
+
+async def test_a_trace_already_present_is_skipped_while_new_ones_go_in(db: Database) -> None:
+    await traces.import_bundles(db, [small_trace("trace-a")])
+    result = await traces.import_bundles(db, [small_trace("trace-a", name="changed"), small_trace("trace-b")])
+    assert (result.imported, result.skipped) == (["trace-b"], ["trace-a"])
+    assert (await traces.get_trace(db, "trace-a")).trace.name == "run"
+
+
+async def test_replace_overwrites(db: Database) -> None:
+    await traces.import_bundles(db, [small_trace("trace-r", spans=3)])
+    newer = small_trace("trace-r", name="second attempt", status="failed", spans=1)
+    result = await traces.import_bundles(db, [newer], replace=True)
+    assert (result.imported, result.replaced, result.skipped) == (["trace-r"], ["trace-r"], [])
+    stored = await traces.get_trace(db, "trace-r")
+    assert (stored.trace.name, stored.trace.status, len(stored.spans)) == ("second attempt", "failed", 1)
+    assert await counts(db) == {"traces": 1, "agents": 1, "spans": 1}
+
+
+async def test_replace_of_a_new_trace_just_imports_it(db: Database) -> None:
+    result = await traces.import_bundles(db, [small_trace("trace-new")], replace=True)
+    assert (result.imported, result.replaced) == (["trace-new"], [])
+
+
+# --- the convention families, as stored -------------------------------------------------------
+
+
+async def stored_kinds(db: Database, trace_id: str) -> list[tuple[str, str | None]]:
+    return [(s.name, s.kind) for s in (await traces.get_trace(db, trace_id)).spans]
+
+
+async def test_genai_trace_is_stored_with_kinds_agents_and_tokens(db: Database, genai_doc: str) -> None:
+    (bundle,) = traces.parse_text(genai_doc)
+    await traces.import_bundles(db, [bundle])
+    stored = await traces.get_trace(db, bundle.trace.trace_id)
+    kinds = {}
+    for span in stored.spans:
+        kinds[span.kind] = kinds.get(span.kind, 0) + 1
+    assert kinds == {"agent_message": 2, "llm_call": 4, "tool_call": 2, "handoff": 1, None: 1}
+    agents = {a.agent_id: (a.name, a.model) for a in stored.agents}
+    assert agents == {
+        otel_traces.SUPERVISOR_ID: ("supervisor", "gpt-4o-2024-08-06"),
+        "agent-billing-specialist": ("billing_specialist", "claude-3-5-sonnet"),
+    }
+    llm = [s for s in stored.spans if s.kind == "llm_call"]
+    assert [(s.input_tokens, s.output_tokens) for s in llm] == [(412, 38), (530, 22), (610, 95), (720, 64)]
+    assert stored.trace.total_tokens == sum(s.input_tokens + s.output_tokens for s in llm) == 2491
+    assert stored.trace.agent_count == 2 and stored.trace.status == "completed"
+    invoice = next(s for s in stored.spans if s.name == "execute_tool get_invoice")
+    assert (invoice.status, invoice.error) == ("error", "invoice service HTTP 503")
+    first = llm[0]
+    assert first.input["messages"][0] == {"role": "system", "content": otel_traces.SUPERVISOR_SYSTEM}
+    assert first.output["messages"][0]["tool_calls"][0]["name"] == "lookup_customer"
+
+
+async def test_openinference_trace_is_stored(db: Database, fixture_docs: dict[str, str]) -> None:
+    (bundle,) = traces.parse_text(fixture_docs["openinference"])
+    await traces.import_bundles(db, [bundle])
+    stored = await traces.get_trace(db, bundle.trace.trace_id)
+    assert sorted(k or "-" for _, k in await stored_kinds(db, bundle.trace.trace_id)) == sorted(
+        ["agent_message", "-", "llm_call", "tool_call", "tool_call", "llm_call"]
+    )
+    assert [(a.agent_id, a.name, a.framework) for a in stored.agents] == [("agent-researcher", "researcher", "llama_index")]
+    assert all(s.agent_id == "agent-researcher" for s in stored.spans)
+    assert stored.trace.total_tokens == 120 + 24 + 210 + 17
+    assert stored.trace.metadata["session.id"] == "sess-42"
+
+
+async def test_langgraph_trace_is_stored(db: Database, fixture_docs: dict[str, str]) -> None:
+    (bundle,) = traces.parse_text(fixture_docs["langgraph"])
+    await traces.import_bundles(db, [bundle])
+    stored = await traces.get_trace(db, bundle.trace.trace_id)
+    (agent,) = stored.agents
+    assert (agent.framework, agent.model) == ("langgraph", "fake-deterministic-1")
+    llm = [s for s in stored.spans if s.kind == "llm_call"]
+    tools = [s for s in stored.spans if s.kind == "tool_call"]
+    assert len(llm) == 2 and [t.input["name"] for t in tools] == ["get_weather"]
+    assert tools[0].input["arguments"] == {"city": "Lisbon"}
+    assert stored.trace.total_tokens == sum(s.input_tokens + s.output_tokens for s in llm) > 0
+
+
+async def test_legacy_genai_trace_is_stored(db: Database, fixture_docs: dict[str, str]) -> None:
+    (bundle,) = traces.parse_text(fixture_docs["legacy"])
+    await traces.import_bundles(db, [bundle])
+    stored = await traces.get_trace(db, bundle.trace.trace_id)
+    assert stored.agents == [] and stored.trace.total_tokens == 52 + 18 + 71 + 9
+    assert [s.kind for s in stored.spans].count("llm_call") == 4
+
+
+async def test_jsonl_and_single_document_store_the_same_rows(db: Database, genai_doc: str) -> None:
+    await traces.import_bundles(db, traces.parse_text(otel_traces.jsonl_variant(genai_doc, batch_size=3)))
+    from_lines = await snapshot(db)
+    await traces.import_bundles(db, traces.parse_text(genai_doc), replace=True)
+    from_document = await snapshot(db)
+    strip = lambda snap: {t: [{k: v for k, v in r.items() if k != "imported_at"} for r in rows] for t, rows in snap.items()}  # noqa: E731
+    assert strip(from_lines) == strip(from_document)
+
+
+# --- export round trip ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def empty_db(db_url: str) -> Any:
+    """A second, empty, migrated database next to ``db``."""
+    name = db_url.split("?")[0].rsplit("/", 1)[1] + "_copy"
+    admin = await asyncpg.connect(db_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE agenttrace_template')
+    finally:
+        await admin.close()
+    head, _, query = db_url.partition("?")
+    pool = await create_pool(f"{head.rsplit('/', 1)[0]}/{name}?{query}")
+    yield Database(pool)
+    await pool.close()
+    admin = await asyncpg.connect(db_url)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def test_export_import_export_gives_identical_bytes(
+    db: Database, empty_db: Database, fixture_docs: dict[str, str]
+) -> None:
+    bundles = [b for doc in fixture_docs.values() for b in traces.parse_text(doc)] + [small_trace("trace-hand")]
+    await traces.import_bundles(db, bundles)
+    ids = [b.trace.trace_id for b in bundles]
+    first = await traces.export_traces(db, ids)
+
+    assert await counts(empty_db) == {"traces": 0, "agents": 0, "spans": 0}
+    result = await traces.import_bundles(empty_db, traces.parse_text(first, "export.json"))
+    assert sorted(result.imported) == sorted(ids)
+    second = await traces.export_traces(empty_db, ids)
+    assert second == first
+
+    document = json.loads(first)
+    assert (document["format"], document["version"]) == ("agenttrace-replay", 1)
+    assert [t["trace"]["trace_id"] for t in document["traces"]] == ids
+    assert parse_native(document)[0].trace == (await traces.get_trace(db, ids[0])).trace
+
+    again = await traces.import_bundles(db, traces.parse_text(first, "export.json"))  # same ids: skipped
+    assert again.imported == [] and sorted(again.skipped) == sorted(ids)
+
+
+# --- list, show, delete ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def listed(db: Database) -> Database:
+    await traces.import_bundles(db, [
+        small_trace("trace-1", name="checkout flow", start=T0),
+        small_trace("trace-2", name="support_bot", status="failed", start=T0 + timedelta(hours=1)),
+        small_trace("trace-3", name="supportXbot", start=T0 + timedelta(hours=2)),
+        small_trace("trace-4", name="Checkout retry", status="timeout", start=T0 + timedelta(days=1)),
+    ])  # fmt: skip
+    return db
+
+
+def ids_of(rows: list[dict[str, Any]]) -> list[str]:
+    return [r["trace_id"] for r in rows]
+
+
+async def test_list_is_newest_first_with_counts(listed: Database) -> None:
+    rows = await traces.list_traces(listed)
+    assert ids_of(rows) == ["trace-4", "trace-3", "trace-2", "trace-1"]
+    assert rows[0]["span_count"] == 2 and rows[0]["total_tokens"] == 30 and rows[0]["agent_count"] == 1
+
+
+async def test_list_filters(listed: Database) -> None:
+    assert ids_of(await traces.list_traces(listed, name="checkout")) == ["trace-4", "trace-1"]  # any case
+    assert ids_of(await traces.list_traces(listed, name="support_bot")) == ["trace-2"]  # '_' is literal
+    assert ids_of(await traces.list_traces(listed, status="failed")) == ["trace-2"]
+    assert ids_of(await traces.list_traces(listed, since=T0 + timedelta(minutes=30))) == ["trace-4", "trace-3", "trace-2"]
+    assert ids_of(await traces.list_traces(listed, limit=2)) == ["trace-4", "trace-3"]
+    assert ids_of(await traces.list_traces(listed, name="support", status="completed", limit=5)) == ["trace-3"]
+    assert await traces.list_traces(listed, name="nothing like it") == []
+
+
+async def test_list_refuses_bad_filters(listed: Database) -> None:
+    with pytest.raises(InvalidInput, match="unknown status 'done'"):
+        await traces.list_traces(listed, status="done")
+    with pytest.raises(InvalidInput, match="--limit must be at least 1"):
+        await traces.list_traces(listed, limit=0)
+
+
+async def test_get_trace_by_unique_prefix(listed: Database) -> None:
+    await traces.import_bundles(listed, [small_trace("other-7")])
+    assert (await traces.get_trace(listed, "oth")).trace.trace_id == "other-7"
+    with pytest.raises(AmbiguousId) as info:
+        await traces.get_trace(listed, "trace-")
+    assert info.value.candidates == ["trace-1", "trace-2", "trace-3", "trace-4"]
+    with pytest.raises(NotFound, match="no trace 'nope'") as missing:
+        await traces.get_trace(listed, "nope")
+    assert missing.value.exit_code == ExitCode.NOT_FOUND
+
+
+async def test_an_exact_id_wins_over_longer_ids_it_prefixes(db: Database) -> None:
+    await traces.import_bundles(db, [small_trace("t-1"), small_trace("t-10"), small_trace("t-11")])
+    assert (await traces.get_trace(db, "t-1")).trace.trace_id == "t-1"
+
+
+async def test_delete_removes_the_trace_its_agents_and_spans(listed: Database) -> None:
+    assert await traces.delete_trace(listed, "trace-2") == "trace-2"
+    assert ids_of(await traces.list_traces(listed)) == ["trace-4", "trace-3", "trace-1"]
+    snap = await snapshot(listed)
+    assert {r["trace_id"] for r in snap["spans"]} == {"trace-1", "trace-3", "trace-4"}
+    assert {r["trace_id"] for r in snap["agents"]} == {"trace-1", "trace-3", "trace-4"}
+    with pytest.raises(NotFound):
+        await traces.delete_trace(listed, "trace-2")
+
+
+def test_records_round_trip_through_the_native_format() -> None:
+    bundle = small_trace("trace-native")
+    (back,) = parse_native(json.loads(dumps([bundle])))
+    assert dataclasses.asdict(back) == dataclasses.asdict(bundle)
