@@ -51,6 +51,10 @@ class ReplayConfig:
             raise InvalidInput("agent_overrides must be an object (a mapping of keys).")
         if not isinstance(self.timeout_seconds, (int, float)) or self.timeout_seconds <= 0:
             raise InvalidInput(f"timeout must be a positive number of seconds, not {self.timeout_seconds!r}.")
+        if self.ignore:  # a bad pattern must fail before the executor runs (and spends), not after
+            from agenttrace_replay.differ import compile_ignore
+
+            compile_ignore(self.ignore)
 
 
 @dataclass

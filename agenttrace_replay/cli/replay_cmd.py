@@ -160,7 +160,7 @@ def diff(
     """Show how a replay's output differs from the original: side by side, unified or JSON."""
     result = run(ctx, lambda db: _engine(db).get_replay(replay))
     if not result.success:
-        sys.stderr.write(f"error: replay {result.replay_id} failed ({result.error}): it has no output to compare.\n")
+        sys.stderr.write(f"error: replay {result.replay_id} failed ({_one_line(result.error)}): it has no output to compare.\n")
         raise typer.Exit(int(ExitCode.EXECUTOR))
     report = result.diff or {}
     if ignore:
