@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -600,45 +601,31 @@ async def test_a_raw_asyncpg_pool_without_codecs_works(db: Database, db_url: str
         await pool.close()
 
 
+def quickstart_code() -> str:
+    """The library quick start of docs/replay.md (copied from the package README)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "replay.md").read_text()
+    section = text[text.index("## The library"):]
+    code = section[section.index("```python\n") + len("```python\n"):]
+    return code[:code.index("\n```")]
+
+
 async def test_the_readme_quickstart_runs(
     db: Database, db_url: str, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    """The Quick Start of the SPEC (docs/replay.md), nearly verbatim: an agent whose framework
-    is `openai`, replayed against an OpenAI-compatible server named by OPENAI_BASE_URL."""
+    """The quick start exactly as docs/replay.md shows it, on a trace whose agent framework is
+    `openai`, replayed against an OpenAI-compatible server named by OPENAI_BASE_URL."""
     bundle = weather_trace("trace-123")
     bundle.agents[0].framework = "openai"
     await traces.import_bundles(db, [bundle])
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
 
-    # --- from the README -------------------------------------------------------------------
-    from agenttrace_replay import CheckpointManager, ReplayConfig, ReplayExecutor
-
-    # Initialize
-    db_pool = await asyncpg.create_pool(db_url)
-    checkpoint_manager = CheckpointManager(db_pool)
-    replay_executor = ReplayExecutor(checkpoint_manager, db_pool)
-
-    # Create checkpoints for a trace
-    checkpoint_ids = await checkpoint_manager.auto_checkpoint_trace("trace-123")
-
-    # Execute a replay
-    result = await replay_executor.replay(checkpoint_ids[0])
-
-    # Execute replay with modified input
-    config = ReplayConfig(
-        modified_input={"query": "new question"},
-        dry_run=True,  # Use mock executor (no LLM calls)
-    )
-    result = await replay_executor.replay(checkpoint_ids[0], config)
-
-    # Check the diff
-    print(result.diff["summary"])
-    if result.diff["has_changes"]:
-        print("Changes detected:")
-        for key, change in result.diff["changed"].items():
-            print(f"  {key}: {change['old']} -> {change['new']}")
-    # ----------------------------------------------------------------------------------------
-    await db_pool.close()
+    code = quickstart_code()
+    assert 'asyncpg.create_pool("postgresql://...")' in code
+    code = code.replace('"postgresql://..."', repr(db_url)) + "\nawait db_pool.close()\n"
+    body = "async def quickstart():\n" + "".join(f"    {line}\n" for line in code.splitlines())
+    namespace: dict[str, Any] = {}
+    exec(compile(body, "docs/replay.md", "exec"), namespace)
+    await namespace["quickstart"]()
 
     assert len(openai_server.requests) == 1  # the first replay re-sent the call
     assert openai_server.requests[0].body["model"] == "gpt-test"
