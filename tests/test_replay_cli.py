@@ -464,6 +464,17 @@ def test_replay_list_table_and_json(cli, weather: str) -> None:
     ]
 
 
+def test_names_in_brackets_are_shown_as_written(cli, registered) -> None:
+    async def bracketed(input, state, config, overrides=None):
+        return {"output": {"messages": [{"role": "assistant", "content": "ok"}]}}
+
+    name = registered("[bold]team", bracketed)
+    assert cli("replay", "run", LLM1, "--executor", name).exit_code == 0
+    assert "executor=[bold]team" in cli("replay", "show", "rpl-").stdout
+    assert "[bold]team" in cli("replay", "list", WEATHER).stdout
+    assert "[bold]team" in cli("executors", "list").stdout
+
+
 def test_executors_list(cli, registered) -> None:
     table = cli("executors", "list")
     assert table.exit_code == 0

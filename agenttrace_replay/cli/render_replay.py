@@ -60,8 +60,7 @@ def replay_table(rows: list[dict[str, Any]]) -> Table:
         else:
             outcome = Text("failed", style="red")
         changes = "-" if r["has_changes"] is None else ("yes" if r["has_changes"] else "no")
-        table.add_row(
-            r["replay_id"], r["checkpoint_id"], str(r["step"]), f"{r['span_kind'] or 'span'} {r['span_name'] or ''}",
-            r["executor"], outcome, changes, fmt_ms(r["duration_ms"]), when(r["created_at"]),
-        )
+        cells = (r["replay_id"], r["checkpoint_id"], str(r["step"]), f"{r['span_kind'] or 'span'} {r['span_name'] or ''}", r["executor"])
+        # Text, not str: Rich would read "[...]" in a span or executor name as markup
+        table.add_row(*(Text(c) for c in cells), outcome, changes, fmt_ms(r["duration_ms"]), when(r["created_at"]))
     return table

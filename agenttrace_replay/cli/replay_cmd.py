@@ -193,10 +193,11 @@ def executors_list(json: JsonFlag = False) -> None:
         print_json(rows)
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold")
     for col in ("name", "source", "target"):
         table.add_column(col)
-    for row in rows:
-        table.add_row(row["name"], row["source"], row.get("target", ""))
+    for row in rows:  # Text: an entry point such as "pkg.mod:fn [extra]" is not markup
+        table.add_row(Text(row["name"]), Text(row["source"]), Text(row.get("target", "")))
     stdout().print(table)
