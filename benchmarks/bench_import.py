@@ -1,0 +1,396 @@
+"""Benchmark `trace import` on an OTLP/JSON trace of 1,000 LLM and tool steps.
+
+Run from the project root:  python -m benchmarks.bench_import [--runs 5] [--quick] [--db URL]
+
+The trace is generated here (GenAI semantic conventions, realistic chat content: a system
+prompt, the user's question and a window of recent turns per model call, tool arguments
+and results). Three figures, each the best of several runs into a fresh database:
+
+* parse + import in-process (what `trace import` does after start-up), split into parse and write;
+* the same spans written row by row, one INSERT round trip per row, as a baseline;
+* the whole `agenttrace-replay trace import FILE` process, start-up included.
+
+Databases are throwaway: without --db a scratch embedded PostgreSQL in a temporary folder
+(stopped and removed at the end), never the user's. The script exits non-zero if the
+in-process import is below the 20,000 spans/s target. --quick: fewer runs, docs untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import pstats
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from agenttrace_replay import traces
+from agenttrace_replay.db import Database, create_pool, migrations
+from agenttrace_replay.db.codecs import _encode_jsonb
+from agenttrace_replay.db.embedded import ensure_server, stop_server
+from agenttrace_replay.records import TraceBundle
+from benchmarks._report import machine, write_section
+
+STEPS = 1_000
+TARGET_SPANS_PER_S = 20_000
+SEED = 1000
+TEMPLATE = "bench_import_template"
+START_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+
+TOPICS = ("refund for a duplicate charge", "a delayed parcel to Lisbon", "upgrading to the Pro plan",
+          "an invoice with the wrong VAT number", "resetting two-factor authentication")  # fmt: skip
+WORDS = (
+    "the customer says the order arrived late and the box was damaged so we checked the "
+    "tracking history and the warehouse notes before offering a replacement or a refund "
+    "according to the policy for premium accounts in the European region with invoices "
+    "issued last month while the carrier confirmed a delay caused by the storm"
+).split()
+TOOLS = {
+    "lookup_order": lambda r: {"order_id": f"ORD-{r.randint(10000, 99999)}"},
+    "get_tracking": lambda r: {"tracking_number": f"1Z{r.getrandbits(40):010X}", "carrier": "UPS"},
+    "search_kb": lambda r: {"query": " ".join(r.choices(WORDS, k=6)), "top_k": 3},
+    "issue_refund": lambda r: {"order_id": f"ORD-{r.randint(10000, 99999)}", "amount": round(r.uniform(5, 400), 2)},
+}
+SYSTEM = ("You are the support agent for Parcelly. Be concise and polite. Use the tools to look "
+          "orders up before answering, never invent tracking numbers, and escalate refunds above "
+          "500 EUR to a human.")  # fmt: skip
+WINDOW = 6  # recent turns the agent sends with each model call (its memory window)
+
+
+# --- the trace ---------------------------------------------------------------------------
+
+
+def _sentence(rng: random.Random, low: int, high: int) -> str:
+    text = " ".join(rng.choices(WORDS, k=rng.randint(low, high)))
+    return text[:1].upper() + text[1:] + "."
+
+
+def _attr(key: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"key": key, "value": {"boolValue": value}}
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    if isinstance(value, float):
+        return {"key": key, "value": {"doubleValue": value}}
+    if isinstance(value, list):
+        return {"key": key, "value": {"arrayValue": {"values": [{"stringValue": v} for v in value]}}}
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def _part(role: str, text: str) -> dict[str, Any]:
+    return {"role": role, "parts": [{"type": "text", "content": text}]}
+
+
+CONTENT_KEYS = ("gen_ai.system_instructions", "gen_ai.input.messages", "gen_ai.output.messages",
+                "gen_ai.tool.call.arguments", "gen_ai.tool.call.result")  # fmt: skip
+
+
+def without_content(text: str) -> str:
+    """The same spans with no message, argument or result attributes: what is left is per-span cost."""
+    document = json.loads(text)
+    for span in document["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+        span["attributes"] = [a for a in span["attributes"] if a["key"] not in CONTENT_KEYS]
+    return json.dumps(document)
+
+
+def generate_trace(steps: int = STEPS, seed: int = SEED) -> str:
+    """An invoke_agent root with ``steps`` children alternating model call and tool call."""
+    rng = random.Random(seed)
+    trace_id = f"{rng.getrandbits(128):032x}"
+    root_id = f"{rng.getrandbits(64):016x}"
+    clock = START_NS
+    question = f"Hi, I need help with {rng.choice(TOPICS)}. {_sentence(rng, 12, 30)}"
+    history: list[dict[str, Any]] = [_part("user", question)]
+    spans: list[dict[str, Any]] = []
+    tokens_in = tokens_out = 0
+    for step in range(steps):
+        span_id = f"{rng.getrandbits(64):016x}"
+        duration = rng.randint(300, 2500) * 1_000_000 if step % 2 == 0 else rng.randint(20, 400) * 1_000_000
+        base = {"traceId": trace_id, "spanId": span_id, "parentSpanId": root_id, "kind": 1,
+                "startTimeUnixNano": str(clock), "endTimeUnixNano": str(clock + duration)}  # fmt: skip
+        clock += duration + 1_000_000
+        if step % 2 == 0:  # a model call that asks for a tool
+            name = rng.choice(list(TOOLS))
+            call = {"type": "tool_call", "id": f"call_{step:05d}", "name": name, "arguments": TOOLS[name](rng)}
+            thought = _sentence(rng, 8, 25)
+            output = [{"role": "assistant", "parts": [{"type": "text", "content": thought}, call],
+                       "finish_reason": "tool_call"}]  # fmt: skip
+            used_in, used_out = rng.randint(400, 3000), rng.randint(20, 200)
+            tokens_in, tokens_out = tokens_in + used_in, tokens_out + used_out
+            spans.append({**base, "name": "chat gpt-4o", "attributes": [
+                _attr("gen_ai.operation.name", "chat"), _attr("gen_ai.provider.name", "openai"),
+                _attr("gen_ai.request.model", "gpt-4o"), _attr("gen_ai.response.model", "gpt-4o-2024-08-06"),
+                _attr("gen_ai.request.temperature", 0.2), _attr("gen_ai.agent.name", "support_agent"),
+                _attr("gen_ai.system_instructions", json.dumps([{"type": "text", "content": SYSTEM}])),
+                _attr("gen_ai.input.messages", json.dumps([history[0], *history[1:][-WINDOW:]])),
+                _attr("gen_ai.output.messages", json.dumps(output)),
+                _attr("gen_ai.response.finish_reasons", ["tool_call"]),
+                _attr("gen_ai.usage.input_tokens", used_in), _attr("gen_ai.usage.output_tokens", used_out),
+            ]})  # fmt: skip
+            history.append({"role": "assistant", "parts": output[0]["parts"]})
+            pending = call
+        else:  # the tool call it asked for
+            result = {"status": "ok", "summary": _sentence(rng, 15, 45), "items": rng.randint(0, 9)}
+            spans.append({**base, "name": f"execute_tool {pending['name']}", "attributes": [
+                _attr("gen_ai.operation.name", "execute_tool"), _attr("gen_ai.tool.name", pending["name"]),
+                _attr("gen_ai.tool.type", "function"), _attr("gen_ai.tool.call.id", pending["id"]),
+                _attr("gen_ai.tool.call.arguments", json.dumps(pending["arguments"])),
+                _attr("gen_ai.tool.call.result", json.dumps(result)),
+            ]})  # fmt: skip
+            history.append({"role": "tool", "parts": [{"type": "tool_call_response", "id": pending["id"],
+                                                       "response": result}]})  # fmt: skip
+    root = {"traceId": trace_id, "spanId": root_id, "name": "invoke_agent support_agent", "kind": 1,
+            "startTimeUnixNano": str(START_NS - 1_000_000), "endTimeUnixNano": str(clock),
+            "attributes": [_attr("gen_ai.operation.name", "invoke_agent"), _attr("gen_ai.agent.name", "support_agent"),
+                           _attr("gen_ai.input.messages", json.dumps([history[0]]))]}  # fmt: skip
+    resource = {"attributes": [_attr("service.name", "parcelly-support"), _attr("service.version", "2.3.0")]}
+    scope = {"name": "parcelly.agents", "version": "2.3.0"}
+    return json.dumps({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": scope, "spans": [root, *spans]}]}]})
+
+
+# --- databases ----------------------------------------------------------------------------
+
+
+def _with_database(server_url: str, name: str) -> str:
+    head, _, query = server_url.partition("?")
+    return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+async def _admin(server_url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def make_template(server_url: str) -> None:
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)', f'CREATE DATABASE "{TEMPLATE}"')
+    pool = await create_pool(_with_database(server_url, TEMPLATE), max_size=1)
+    try:
+        await migrations.migrate(Database(pool))
+    finally:
+        await pool.close()
+
+
+async def fresh_database(server_url: str, name: str) -> str:
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    return _with_database(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the measurements ----------------------------------------------------------------------
+
+
+async def time_copy_import(server_url: str, text: str) -> tuple[float, float, int]:
+    """(parse seconds, write seconds, spans) for parse_text + import_bundles into a fresh database."""
+    url = await fresh_database(server_url, "bench_import_run")
+    pool = await create_pool(url, max_size=1)
+    db = Database(pool)
+    try:
+        async with db.acquire():  # connection made and codecs set before the clock starts
+            pass
+        started = time.perf_counter()
+        bundles = traces.parse_text(text, "bench.json")
+        parsed = time.perf_counter()
+        result = await traces.import_bundles(db, bundles)
+        written = time.perf_counter()
+        assert result.spans == sum(len(b.spans) for b in bundles) and not result.skipped
+        return parsed - started, written - parsed, result.spans
+    finally:
+        await pool.close()
+        await drop_database(server_url, "bench_import_run")
+
+
+NAIVE_SPAN_SQL = (
+    "INSERT INTO agenttrace.spans (" + ", ".join(traces.SPAN_COLUMNS) + ") VALUES ("
+    + ", ".join(f"${i + 1}" for i in range(len(traces.SPAN_COLUMNS))) + ")"
+)  # fmt: skip
+NAIVE_AGENT_SQL = (
+    "INSERT INTO agenttrace.agents (" + ", ".join(traces.AGENT_COLUMNS) + ") VALUES ("
+    + ", ".join(f"${i + 1}" for i in range(len(traces.AGENT_COLUMNS))) + ")"
+)  # fmt: skip
+
+
+async def time_naive_import(server_url: str, bundles: list[TraceBundle]) -> float:
+    """Seconds to write the same rows one INSERT (one round trip) per row, in one transaction."""
+    url = await fresh_database(server_url, "bench_import_naive")
+    pool = await create_pool(url, max_size=1)
+    db = Database(pool)
+    try:
+        async with db.transaction() as conn:
+            started = time.perf_counter()
+            for bundle in bundles:
+                t = bundle.trace
+                await conn.execute(db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status,
+                                   t.metadata or {}, t.total_tokens, t.total_cost_usd, t.total_latency_ms,
+                                   t.agent_count)  # fmt: skip
+                for a in bundle.agents:
+                    await conn.execute(NAIVE_AGENT_SQL, t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework,
+                                       a.config or {})  # fmt: skip
+                for s in bundle.spans:
+                    await conn.execute(NAIVE_SPAN_SQL, *traces._span_row(s))
+            return time.perf_counter() - started
+    finally:
+        await pool.close()
+        await drop_database(server_url, "bench_import_naive")
+
+
+async def time_cli_import(server_url: str, path: Path) -> float:
+    url = await fresh_database(server_url, "bench_import_cli")
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "agenttrace_replay", "--db", url, "trace", "import", str(path)],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"trace import failed: {proc.stderr.strip()}")
+        return elapsed
+    finally:
+        await drop_database(server_url, "bench_import_cli")
+
+
+def best_of(runs: int, fn: Any) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def encode_values(bundles: list[TraceBundle]) -> None:
+    """What the jsonb codec does to every span's input, output and attributes during COPY."""
+    for bundle in bundles:
+        for span in bundle.spans:
+            for value in (span.input, span.output, span.attributes):
+                _encode_jsonb(value)
+
+
+def profile_import(server_url: str, text: str) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(time_copy_import(server_url, text))
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (best is reported)")
+    parser.add_argument("--db", metavar="URL", help="a PostgreSQL server to create scratch databases on")
+    parser.add_argument("--quick", action="store_true", help="2 runs, print only, leave docs/performance.md alone")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one in-process import")
+    args = parser.parse_args(argv)
+    runs = 2 if args.quick else args.runs
+
+    text = generate_trace()
+    scratch = None if args.db else Path(tempfile.mkdtemp(prefix="agenttrace-bench-"))
+    try:
+        if scratch is not None:
+            scratch.chmod(0o755)  # as root the server runs as its own user
+        server_url = args.db or ensure_server(scratch)  # type: ignore[arg-type]
+        asyncio.run(make_template(server_url))
+        bundles = traces.parse_text(text)
+        spans = sum(len(b.spans) for b in bundles)
+        kinds = {k: sum(1 for s in bundles[0].spans if s.kind == k) for k in ("llm_call", "tool_call")}
+
+        copy_runs = [asyncio.run(time_copy_import(server_url, text)) for _ in range(runs)]
+        light = without_content(text)
+        light_runs = [asyncio.run(time_copy_import(server_url, light)) for _ in range(runs)]
+        load_s = best_of(runs, lambda: json.loads(text))
+        encode_s = best_of(runs, lambda: encode_values(bundles))
+        naive_runs = [asyncio.run(time_naive_import(server_url, bundles)) for _ in range(runs)]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "trace.json"
+            path.write_text(text)
+            cli_runs = [asyncio.run(time_cli_import(server_url, path)) for _ in range(runs)]
+        profile = profile_import(server_url, text) if args.profile else ""
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+    finally:
+        if scratch is not None:
+            stop_server(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    best_total = min(p + w for p, w, _ in copy_runs)
+    best_parse = min(p for p, _, _ in copy_runs)
+    best_write = min(w for _, w, _ in copy_runs)
+    best_light = min(p + w for p, w, _ in light_runs)
+    best_naive = min(naive_runs)
+    best_cli = min(cli_runs)
+    rate = spans / best_total
+    mb = len(text.encode()) / 1e6
+    table = [
+        ("**parse + import in-process** (`parse_text` + `import_bundles`)", best_total, spans / best_total),
+        ("&nbsp;&nbsp;of which writing: one transaction, COPY", best_write, spans / best_write),
+        ("baseline for the writing: one INSERT round trip per row", best_naive, spans / best_naive),
+        ("parse + import of the same spans without message content", best_light, spans / best_light),
+        ("`agenttrace-replay trace import FILE`, whole process", best_cli, spans / best_cli),
+    ]
+    lines = [f"| {what} | {secs * 1000:.0f} ms | {per_s:,.0f} spans/s |" for what, secs, per_s in table]
+    parts = [
+        ("parse: `json.loads` of the file", load_s),
+        ("parse: OTLP decoding, convention mapping, message normalising (`importers/`), validation", best_parse - load_s),
+        ("write: JSON-encoding input, output and attributes (jsonb codec)", encode_s),
+        ("write: COPY and PostgreSQL (jsonb parsing, TOAST compression, indexes, commit)", best_write - encode_s),
+    ]
+    breakdown = [f"| {what} | {secs * 1000:.0f} ms | {100 * secs / best_total:.0f}% |" for what, secs in parts]
+    verdict = (
+        f"**Target met**: {rate:,.0f} spans/s."
+        if rate >= TARGET_SPANS_PER_S
+        else f"**Below the target**: {rate:,.0f} spans/s ({mb / best_total:.0f} MB/s of OTLP/JSON). See where the time goes below."
+    )
+    report = f"""## Import
+
+An OTLP/JSON trace of {STEPS:,} steps ({kinds['llm_call']} model calls and {kinds['tool_call']} tool calls
+under one agent span: {spans:,} spans, {mb:.1f} MB) in the GenAI conventions: each model call
+carries the system prompt, the question and the last {WINDOW} turns, its reply and tool call;
+each tool call its arguments and result. Best of {runs} runs, each into a fresh database on an
+embedded PostgreSQL. Target: {TARGET_SPANS_PER_S:,} spans/s or more, process start-up not counted.
+
+| what | time | rate |
+|---|---|---|
+{chr(10).join(lines)}
+
+{verdict}
+
+Where the in-process time goes (best runs; the write is one transaction, one COPY per table):
+
+| step | time | share |
+|---|---|---|
+{chr(10).join(breakdown)}
+
+Writing by COPY takes {best_write * 1000:.0f} ms against {best_naive * 1000:.0f} ms for a round trip per row
+({best_naive / best_write:.1f}x). The whole process adds Python start-up, imports, connecting and the
+migration check.
+
+Measured on {machine()} with `python -m benchmarks.bench_import`.
+"""
+    print(report)
+    if profile:
+        print(profile)
+    if rate < TARGET_SPANS_PER_S:
+        print(f"below target: {rate:,.0f} < {TARGET_SPANS_PER_S:,} spans/s", file=sys.stderr)
+    if not args.quick:
+        write_section("import", report)
+    return 0 if rate >= TARGET_SPANS_PER_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
