@@ -518,6 +518,22 @@ async def test_langgraph_replays_a_tool_call_with_modified_arguments(db: Databas
     assert result.diff["has_changes"]
 
 
+async def test_langgraph_finds_the_graph_in_the_settings_or_the_agents_config(db: Database, paris_run: str) -> None:
+    (bundle,) = traces.parse_text(paris_run)
+    bundle.agents[0].config["graph"] = GRAPH  # as an instrumented app could record it
+    await traces.import_bundles(db, [bundle])
+    first_llm = (await CheckpointManager(db).auto_checkpoint_trace(bundle.trace.trace_id))[0]
+    tokyo = {"query": "What is the weather in Tokyo?"}
+
+    from_agent = await engine(db).replay(first_llm, ReplayConfig(modified_input=tokyo))
+    assert from_agent.success, from_agent.error
+    assert "Tokyo" in from_agent.replay_output["final_answer"]
+
+    # the config file's executor table (settings) wins over the agent's config
+    broken = await engine(db).replay(first_llm, ReplayConfig(modified_input=tokyo, settings={"graph": "agents.gone:graph"}))
+    assert broken.success is False and "agents.gone:graph" in broken.error
+
+
 async def test_a_graph_path_that_does_not_import_is_a_stored_failure_naming_it(db: Database, paris_run: str) -> None:
     checkpoints = await load_langgraph(db, paris_run)
     result = await engine(db).replay(checkpoints["llm_call"][0], ReplayConfig(graph="agents.no_such_module:graph"))

@@ -493,6 +493,42 @@ def test_executors_list(cli, registered) -> None:
     assert next(r for r in rows if r["name"] == "my-framework")["target"].endswith(":test_executors_list.<locals>.mine")
 
 
+def test_openai_with_base_url_key_from_the_environment_and_an_override(cli, weather: str) -> None:
+    from openai_server import OpenAIServer
+
+    with OpenAIServer() as server:
+        base_url = server.base_url
+        result = cli(
+            "replay", "run", LLM1, "--executor", "openai", "--base-url", server.base_url,
+            "--override", "model=gpt-4o-mini", "--input", f"query={TOKYO}", "--json",
+            env={"OPENAI_API_KEY": "sk-from-env", "OPENAI_BASE_URL": ""},
+        )
+    assert result.exit_code == 0, result.output
+    (request,) = server.requests
+    assert request.headers["Authorization"] == "Bearer sk-from-env"
+    assert request.body["model"] == "gpt-4o-mini"
+    assert request.body["messages"][-1] == {"role": "user", "content": TOKYO}
+    data = json.loads(result.stdout)
+    assert data["replay_output"]["messages"][0]["content"] == f"Echo: {TOKYO}"
+    assert replays(weather)[0]["config"]["base_url"] == base_url
+
+
+def test_langgraph_graph_from_the_config_file(db_url: str, paris_run: str, tmp_path: Path) -> None:
+    bundles = traces.parse_text(paris_run)
+    asyncio.run(_load(db_url, bundles))
+    (row,) = query(db_url, "SELECT checkpoint_id FROM agenttrace.checkpoints WHERE span_kind = 'tool_call'")
+    config = tmp_path / "agenttrace.yaml"
+    config.write_text("executor:\n  graph: agents.react_graph:graph\n")
+    result = CliRunner().invoke(app, [
+        "--db", db_url, "--config", str(config), "replay", "run", row["checkpoint_id"][:10],
+        "--input", "arguments.city=Tokyo", "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["executor"] == "langgraph" and data["config"]["graph"] == "agents.react_graph:graph"
+    assert "The weather in Tokyo is" in data["replay_output"]["final_answer"]
+
+
 # --- as a real process ------------------------------------------------------------------------------
 
 
