@@ -264,7 +264,8 @@ class DiffSummary:
         table.add_column("original", overflow="fold")
         table.add_column("replay", overflow="fold")
         for kind, path, old, new in self._rows():
-            table.add_row(Text(kind, style=KIND_STYLE[kind]), path, old, new)
+            # values are data, never Rich markup: `[mock ...]` must print as it is
+            table.add_row(Text(kind, style=KIND_STYLE[kind]), Text(path), Text(old), Text(new))
         yield table
         if self.text_diffs:
             for path, diff_text in self.diff["text_diffs"].items():

@@ -127,6 +127,10 @@ def executor_names() -> list[str]:
     return [row["name"] for row in available_executors()]
 
 
+def _is_known_without_scan(name: str) -> bool:
+    return name in _registered or name in BUILTIN_EXECUTORS
+
+
 def get_executor(name: str) -> Executor:
     """The executor called `name`: registered, else built-in, else an entry point."""
     if name in _registered:
@@ -172,7 +176,13 @@ def resolve_executor_name(explicit: str | None, dry_run: bool, framework: str | 
 
     There is no silent fallback: when nothing applies, the error lists what is available.
     """
-    available = executor_names()
+    if explicit and _is_known_without_scan(explicit):
+        return explicit
+    if not explicit and dry_run:
+        return "mock"
+    if not explicit and framework and _is_known_without_scan(framework.strip().lower()):
+        return framework.strip().lower()
+    available = executor_names()  # scans installed entry points: only when needed
     if explicit:
         if explicit not in available:
             raise ExecutorError(
