@@ -291,6 +291,29 @@ def profile_import(server_url: str, text: str) -> str:
     return out.getvalue()
 
 
+FINDINGS = """
+What would close the gap (from `--profile` and experiments on this trace):
+
+1. **The OTLP reader and convention mapping** (`importers/`) are half the time, and cost about
+   as much per span without any content as the whole target allows (the no-content row).
+   AnyValue decoding looks up the snake_case spelling of a field with a regular-expression
+   substitution on every miss and tests `isinstance(value, Mapping)`, an ABC check, for
+   every value; a `dict` fast path for `stringValue`/`intValue` would cut most of it.
+   Message normalising runs about 4,000 times for 500 model calls, because each call repeats
+   its window of recent turns: a cache keyed by the message's JSON text would make that
+   once per distinct message.
+2. **Content is stored twice.** A model call's raw `gen_ai.input.messages` and
+   `gen_ai.output.messages` stay in `spans.attributes` beside their normalised form in
+   `input`/`output`, so more than half the bytes are encoded, sent, parsed and compressed a
+   second time. Dropping raw attributes that were fully converted (or keeping them
+   compressed in one column) would roughly halve the write.
+3. **PostgreSQL compresses every row over 2 kB** (pglz). `SET STORAGE EXTERNAL` on
+   `spans.input`, `output` and `attributes` made the COPY about a third faster for about a
+   third more disk; lz4 would be the better trade, but this PostgreSQL build lacks it.
+   Not done: disk matters more than this for a store of agent runs.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (best is reported)")
@@ -379,7 +402,7 @@ Where the in-process time goes (best runs; the write is one transaction, one COP
 Writing by COPY takes {best_write * 1000:.0f} ms against {best_naive * 1000:.0f} ms for a round trip per row
 ({best_naive / best_write:.1f}x). The whole process adds Python start-up, imports, connecting and the
 migration check.
-
+{FINDINGS if rate < TARGET_SPANS_PER_S else ""}
 Measured on {machine()} with `python -m benchmarks.bench_import`.
 """
     print(report)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("textual", "fastapi", "uvicorn", "deepdiff")
-NOT_FOR_HELP = (*HEAVY, "asyncpg", "yaml", "rich", "agenttrace_replay.db", "agenttrace_replay.traces")
+NOT_FOR_HELP = (*HEAVY, "asyncpg", "asyncio", "yaml", "rich", "agenttrace_replay.db", "agenttrace_replay.traces")
 
 PROBE = """
 import json, sys

@@ -256,7 +256,7 @@ def test_demo_loads_the_shipped_samples_and_suggests_commands(cli) -> None:  # t
 # --- the progress bar, on a real terminal ---------------------------------------------------
 
 
-def big_otlp(spans: int) -> str:
+def big_otlp(spans: int, padding: int = 0) -> str:
     trace_id = "ab" * 16
     start = 1_767_000_000_000_000_000
     items = [
@@ -265,15 +265,15 @@ def big_otlp(spans: int) -> str:
          "startTimeUnixNano": str(start + i * 1000), "endTimeUnixNano": str(start + i * 1000 + 500),
          "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
                         {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}}]}
+                        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}},
+                        {"key": "note", "value": {"stringValue": "x" * padding}}]}
         for i in range(spans)
     ]  # fmt: skip
     return json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {"name": "t"}, "spans": items}]}]})
 
 
-def test_a_progress_bar_is_drawn_on_a_terminal_only(db_url: str, tmp_path: Path) -> None:
-    path = tmp_path / "big.json"
-    path.write_text(big_otlp(600))
+def drawn_on_a_terminal(db_url: str, path: Path, tmp_path: Path) -> tuple[bytes, str]:
+    """Run `trace import` with stderr on a pseudo-terminal: (what it drew there, its stdout)."""
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "AGENTTRACE_DATA_DIR": str(tmp_path)}
     env.pop("NO_COLOR", None)
     env.pop("CI", None)
@@ -298,5 +298,29 @@ def test_a_progress_bar_is_drawn_on_a_terminal_only(db_url: str, tmp_path: Path)
     os.close(controller)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
+    return drawn, out
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_for_many_spans(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "many.json"
+    path.write_text(big_otlp(600))
+    drawn, out = drawn_on_a_terminal(db_url, path, tmp_path)
     assert out == SUMMARY.format(1, 600, 0) + "\n"  # stdout, a pipe, carries only the summary
     assert b"importing spans" in drawn and b"100%" in drawn
+    assert b"reading" not in drawn  # a small file is read in no time
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_for_a_large_file(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "large.json"
+    path.write_text(big_otlp(300, padding=4000))
+    assert path.stat().st_size > 1_000_000
+    drawn, out = drawn_on_a_terminal(db_url, path, tmp_path)
+    assert out == SUMMARY.format(1, 300, 0) + "\n"
+    assert b"reading" in drawn and b"large.json" in drawn and b"importing spans" in drawn
+
+
+def test_no_progress_bar_on_a_terminal_for_small_inputs(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "small.json"
+    path.write_text(big_otlp(20))
+    drawn, out = drawn_on_a_terminal(db_url, path, tmp_path)
+    assert out == SUMMARY.format(1, 20, 0) + "\n" and drawn == b""

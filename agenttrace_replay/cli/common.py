@@ -4,7 +4,6 @@ turning errors into one line and an exit code, and writing data to stdout.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -66,6 +65,8 @@ def load(ctx: typer.Context) -> "Settings":
 
 def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migrate: bool = True) -> T:
     """Connect, run ``body(db)``, close; every core error becomes one line and its exit code."""
+
+    import asyncio  # here, not at the top: --help never needs it (a fifth of its start-up)
 
     async def main() -> T:
         from agenttrace_replay.db import connect

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import typer
 
 from agenttrace_replay.cli.common import JsonFlag, print_json, print_line, run, stdout
 
 
 def sample_files() -> list[tuple[str, str]]:
+    from importlib import resources
+
     folder = resources.files("agenttrace_replay").joinpath("samples")
     return sorted((p.name, p.read_text()) for p in folder.iterdir() if p.name.endswith(".json"))
 

@@ -49,6 +49,24 @@ def read_source(name: str) -> str:
         raise InvalidInput(f"{name}: not UTF-8 text (byte {exc.start}).", "Give an OTLP/JSON or agenttrace-replay export file.") from None
 
 
+PROGRESS_BYTES = 1_000_000  # files this large take a moment to parse
+PROGRESS_SPANS = 500  # and this many spans a moment to write
+
+
+def _size(name: str) -> int:
+    try:
+        return 0 if name == "-" else Path(name).stat().st_size
+    except OSError:
+        return 0  # read_source reports it
+
+
+def _progress():  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+    return Progress(*columns, console=stderr(), transient=True)
+
+
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -59,21 +77,37 @@ def import_(
     """Import trace files. Each file is all in or not at all; a trace already present is skipped."""
     from agenttrace_replay import traces
 
-    # Read and parse everything first: a bad file stops the command before anything is written.
-    parsed = guarded(ctx, lambda: [(name, traces.parse_text(read_source(name), name)) for name in files])
-    total_spans = sum(len(b.spans) for _, bundles in parsed for b in bundles)
-    show_progress = not json and sys.stderr.isatty() and total_spans >= 500
+    # A bar on a terminal for large inputs: while reading (one step per file, a spinner
+    # meanwhile) and while writing (spans). Never on a pipe, never with --json.
+    big = sum(_size(name) for name in files) >= PROGRESS_BYTES
+    progress = _progress() if not json and sys.stderr.isatty() and big else None
 
-    async def body(db):  # type: ignore[no-untyped-def]
-        result = traces.ImportResult()
-        progress = None
-        if show_progress:
-            from rich.progress import Progress
+    def parse_all():  # type: ignore[no-untyped-def]
+        # Read and parse everything first: a bad file stops the command before anything is written.
+        from rich.markup import escape
 
-            progress = Progress(console=stderr(), transient=True)
-            task = progress.add_task("importing spans", total=total_spans)
+        reading = progress.add_task("reading", total=len(files)) if progress else None
+        parsed = []
+        for name in files:
+            if progress:
+                progress.update(reading, description=f"reading {escape(name)}")
+            parsed.append((name, traces.parse_text(read_source(name), name)))
+            if progress:
+                progress.advance(reading)
+        return parsed
+
+    if progress:
+        progress.start()
+    try:
+        parsed = guarded(ctx, parse_all)
+        total_spans = sum(len(b.spans) for _, bundles in parsed for b in bundles)
+        if progress is None and not json and sys.stderr.isatty() and total_spans >= PROGRESS_SPANS:
+            progress = _progress()
             progress.start()
-        try:
+
+        async def body(db):  # type: ignore[no-untyped-def]
+            result = traces.ImportResult()
+            task = progress.add_task("importing spans", total=total_spans) if progress else None
             for name, bundles in parsed:
                 on_trace = (lambda b: progress.advance(task, len(b.spans))) if progress else None
                 try:
@@ -81,12 +115,12 @@ def import_(
                 except InvalidInput as exc:  # the database refused a value: this file is rolled back
                     earlier = f" The {len(result.imported)} trace(s) of the files before it were imported." if result.imported else ""
                     raise InvalidInput(f"{name}: {exc.message}", f"Nothing from this file was imported.{earlier}") from exc
-        finally:
-            if progress:
-                progress.stop()
-        return result
+            return result
 
-    result = run(ctx, body)
+        result = run(ctx, body)
+    finally:
+        if progress:
+            progress.stop()
     if json:
         print_json(result.as_dict())
         return
