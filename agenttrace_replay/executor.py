@@ -110,6 +110,7 @@ class ReplayExecutor:
             "original_output": outputs["span_output"],
             "run_output": outputs["run_output"],
             "stop_at_span": config.stop_at_span,
+            "stop_at": await self._stop_at(checkpoint, config.stop_at_span) if config.stop_at_span else None,
             "settings": dict(config.settings),
         }
         started = time.perf_counter()
@@ -173,6 +174,49 @@ class ReplayExecutor:
         await self._store(replay)
         return replay
 
+    async def _stop_at(self, checkpoint: Any, stop_span: str) -> dict[str, Any]:
+        """Where a replay that runs on past its span should stop, as the recorded run shows it.
+
+        The span must come after the checkpoint's span in the same trace. Returned: the
+        span, the LangGraph node it ran in and which run of that node since the checkpoint
+        (``occurrence``), and the agent's conversation just before it (what the replay is
+        compared with).
+        """
+        from agenttrace_replay import traces
+        from agenttrace_replay.state import build_states, execution_order, span_info
+
+        bundle = await traces.get_trace(self.db, checkpoint.trace_id)
+        order = execution_order(bundle.spans)
+        ids = [s.span_id for s in order]
+        matches = [i for i in ids if i == stop_span] or [i for i in ids if i.startswith(stop_span)]
+        if len(matches) != 1:
+            what = "no span" if not matches else "more than one span"
+            raise InvalidInput(
+                f"stop_at_span '{stop_span}': {what} of trace {checkpoint.trace_id} matches.",
+                f"See its spans with: agenttrace-replay trace show {checkpoint.trace_id}",
+            )
+        stop_index, start_index = ids.index(matches[0]), ids.index(checkpoint.span_id)
+        if stop_index <= start_index:
+            raise InvalidInput(
+                f"stop_at_span '{matches[0]}' does not come after the checkpoint's span (step {start_index}).",
+                "Give a span that ran later in the trace.",
+            )
+        (stop_state,) = build_states(bundle, [matches[0]])
+        node = _langgraph_node(span_info(stop_state.span, stop_state.parent_chain))
+        occurrence = 0
+        if node:
+            first, last = order[start_index].start_time, order[stop_index].start_time
+            steps = {
+                _langgraph_step(s) for s in order
+                if s.start_time is not None and first is not None and last is not None and first <= s.start_time <= last
+                and _langgraph_node(span_info(s, [])) == node
+            }
+            occurrence = len(steps)
+        return {
+            "span_id": matches[0], "name": stop_state.span.name, "kind": stop_state.span.kind, "step": stop_index,
+            "node": node, "occurrence": occurrence, "messages": stop_state.messages,
+        }
+
     def _interrupted(self, checkpoint: Any, name: str, new_input: Any, config: ReplayConfig, started: float) -> ReplayResult:
         return ReplayResult(
             replay_id=idlib.new_id("rpl"), checkpoint_id=checkpoint.checkpoint_id, trace_id=checkpoint.trace_id,
@@ -223,6 +267,30 @@ def _as_stored(raw: dict[str, Any], name: str) -> dict[str, Any]:
     if result.get("note") is not None:
         result["note"] = str(result["note"])
     return result
+
+
+def _metadata(span: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    attributes = span.get("attributes") or {}
+    metadata = attributes.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _langgraph_node(span: dict[str, Any]) -> str | None:
+    node = _metadata(span).get("langgraph_node")
+    return str(node) if node else None
+
+
+def _langgraph_step(span: Any) -> Any:
+    from agenttrace_replay.state import span_info
+
+    return _metadata(span_info(span, [])).get("langgraph_step")
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -653,3 +653,51 @@ async def test_the_readme_quickstart_runs(
         "Changes detected:\n"
         '  root["finish_reason"]: tool_calls -> stop\n'
     )
+
+
+# --- stop_at_span -----------------------------------------------------------------------------
+
+
+async def _span_of(db: Database, checkpoint_id: str) -> str:
+    return (await CheckpointManager(db).get_checkpoint(checkpoint_id)).span_id
+
+
+async def test_stop_at_span_stops_the_graph_before_that_span_and_compares_up_to_it(db: Database, paris_run: str) -> None:
+    checkpoints = await load_langgraph(db, paris_run)
+    first_llm, second_llm = checkpoints["llm_call"]
+    stop = await _span_of(db, second_llm)
+    config = ReplayConfig(modified_input={"query": "What is the weather in Tokyo?"}, graph=GRAPH, stop_at_span=stop[:6])
+
+    result = await engine(db).replay(first_llm, config)
+
+    assert result.success, result.error
+    assert "stopped before node 'agent'" in result.note
+    roles = [m["role"] for m in result.replay_output["messages"]]
+    assert roles == ["assistant", "tool"]  # the final model turn did not run
+    assert result.replay_output["final_answer"] is None
+    assert "Tokyo" in result.replay_output["messages"][1]["content"]
+    # compared with the recorded conversation just before the stop span, not with the whole run
+    assert [m["role"] for m in result.original_output["messages"]] == ["assistant", "tool"]
+    assert "Paris" in result.original_output["messages"][1]["content"]
+    (row,) = await stored_rows(db)
+    assert row["config"]["stop_at_span"] == stop[:6]
+
+
+async def test_stop_at_span_unchanged_input_gives_no_diff(db: Database, paris_run: str) -> None:
+    checkpoints = await load_langgraph(db, paris_run)
+    (tool,) = checkpoints["tool_call"]
+    stop = await _span_of(db, checkpoints["llm_call"][1])
+    result = await engine(db).replay(tool, ReplayConfig(graph=GRAPH, stop_at_span=stop))
+    assert result.success, result.error
+    assert result.diff["has_changes"] is False, result.diff
+
+
+async def test_stop_at_span_must_come_after_the_checkpoint(db: Database, paris_run: str) -> None:
+    checkpoints = await load_langgraph(db, paris_run)
+    first_llm = checkpoints["llm_call"][0]
+    (tool,) = checkpoints["tool_call"]
+    with pytest.raises(InvalidInput, match="does not come after"):
+        await engine(db).replay(tool, ReplayConfig(graph=GRAPH, stop_at_span=await _span_of(db, first_llm)))
+    with pytest.raises(InvalidInput, match="no span"):
+        await engine(db).replay(tool, ReplayConfig(graph=GRAPH, stop_at_span="nope"))
+    assert await stored_rows(db) == []

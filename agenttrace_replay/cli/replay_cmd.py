@@ -70,6 +70,7 @@ def run_(
     executor: Annotated[Optional[str], typer.Option("--executor", "-e", help="Executor name (see: agenttrace-replay executors list).")] = None,
     graph: Annotated[Optional[str], typer.Option("--graph", help="LangGraph graph to run, as module:attr.", metavar="MODULE:ATTR")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint for the openai executor.", metavar="URL")] = None,
+    stop_at: Annotated[Optional[str], typer.Option("--stop-at", help="Stop before this later span of the trace (id or prefix); executors that run on past the checkpoint's span (langgraph) honour it.", metavar="SPAN")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before the replay is stopped and stored as timed out.")] = 300.0,
     fail_on_diff: Annotated[bool, typer.Option("--fail-on-diff", help=f"Exit {int(ExitCode.DIFF_FOUND)} when the replay output differs from the original.")] = False,
     ignore: IgnoreOpt = None,
@@ -89,6 +90,7 @@ def run_(
         chosen = executor or (None if dry_run else settings.get("default"))
         return ReplayConfig(
             modified_input=patch or None, agent_overrides=overrides, timeout_seconds=timeout, dry_run=dry_run,
+            stop_at_span=stop_at,
             executor=chosen, graph=graph or settings.get("graph"),
             base_url=base_url or settings.get("base_url"), api_key_env=settings.get("api_key_env", "OPENAI_API_KEY"),
             ignore=list(ignore or []), settings=settings,

@@ -236,21 +236,23 @@ def _import(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
-def private_copy(graph: Any) -> Any:
-    """The graph with its own InMemorySaver and without static breakpoints.
+def private_copy(graph: Any, stop_before: str | None = None) -> Any:
+    """The graph with its own InMemorySaver and no static breakpoints but ``stop_before``.
 
     Always a private checkpointer: a replay must not write threads into the application's
     own store, and a synchronous saver (SqliteSaver) would fail under `ainvoke`.
     """
     from langgraph.checkpoint.memory import InMemorySaver
 
+    interrupt = [stop_before] if stop_before else []
     builder = getattr(graph, "builder", None)
     if builder is not None and hasattr(builder, "compile"):
         return builder.compile(
-            checkpointer=InMemorySaver(), store=graph.store, name=graph.name
+            checkpointer=InMemorySaver(), store=graph.store, name=graph.name,
+            interrupt_before=interrupt or None,
         )
     return graph.copy(
-        {"checkpointer": InMemorySaver(), "interrupt_before_nodes": [],
+        {"checkpointer": InMemorySaver(), "interrupt_before_nodes": interrupt,
          "interrupt_after_nodes": []}
     )
 
@@ -423,7 +425,10 @@ def original_counterpart(config: dict[str, Any], plan: ResumePlan) -> Any:
     return config.get("original_output")
 
 
-async def run_plan(graph: Any, plan: ResumePlan, key: str, run_config: dict[str, Any]) -> Any:
+async def run_plan(
+    graph: Any, plan: ResumePlan, key: str, run_config: dict[str, Any],
+    stop_node: str | None = None, occurrence: int = 1,
+) -> Any:
     """Run the graph on a fresh thread as planned; the final state snapshot."""
     history = [to_langchain(m, id) for m, id in zip(plan.history, plan.ids, strict=True)]
     if plan.as_node is None:
@@ -438,7 +443,17 @@ async def run_plan(graph: Any, plan: ResumePlan, key: str, run_config: dict[str,
                 "Set 'node' and 'as_node' in the executor settings.",
             )
         await graph.ainvoke(None, run_config)
-    return await graph.aget_state(run_config)
+    snapshot = await graph.aget_state(run_config)
+    # With a stop node, the graph pauses before every run of it: go on until the run the
+    # recorded stop span was in.
+    paused = 0
+    while stop_node and stop_node in (snapshot.next or ()):
+        paused += 1
+        if paused >= occurrence:
+            break
+        await graph.ainvoke(None, run_config)
+        snapshot = await graph.aget_state(run_config)
+    return snapshot
 
 
 async def langgraph_executor(
@@ -450,7 +465,9 @@ async def langgraph_executor(
     state, config = state or {}, config or {}
     settings = config.get("settings") or {}
     path = graph_path(state, config)
-    graph = private_copy(load_graph(path))
+    stop = config.get("stop_at") or {}
+    stop_node = stop.get("node")
+    graph = private_copy(load_graph(path), stop_before=stop_node)
     plan = plan_resume(graph, input, state, settings)
     if _prompt_outside_state(config, plan.history):
         plan.history = [m for m in plan.history if m.get("role") != "system"]
@@ -461,7 +478,7 @@ async def langgraph_executor(
         "recursion_limit": int(settings.get("recursion_limit", 50)),
     }
     try:
-        final = await run_plan(graph, plan, key, run_config)
+        final = await run_plan(graph, plan, key, run_config, stop_node, max(1, int(stop.get("occurrence") or 1)))
     except ExecutorError:
         raise
     except Exception as exc:
@@ -476,13 +493,19 @@ async def langgraph_executor(
     )
     where = f"node '{plan.node}' (as if after '{plan.as_node}')" if plan.as_node else "START"
     note = f"re-ran graph '{path}' from {where}"
-    if final.next:
+    original = original_counterpart(config, plan)
+    if stop_node and stop_node in (final.next or ()):
+        note += f"; stopped before node '{stop_node}' as stop_at_span {stop.get('span_id')} asks"
+        original = shape(added_messages([normalise_message(m) for m in stop.get("messages") or []], plan.recorded_history))
+    elif stop and not stop_node:
+        note += "; stop_at_span was not used: the trace does not say which node ran that span"
+    elif final.next:
         note += f"; it stopped before {list(final.next)} (an interrupt)"
     if overrides:
         note += "; overrides were passed as configurable values, the graph decides their use"
     return {
         "output": shape([from_langchain(m) for m in produced]),
-        "original_output": original_counterpart(config, plan),
+        "original_output": original,
         "tokens": tokens,
         "executed": True,
         "note": note,
