@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
@@ -31,6 +33,7 @@ CHECKPOINT_COLUMNS = (
 )
 LIST_COLUMNS = ("checkpoint_id", "list", "base_checkpoint_id", "base_list", "keep", "added", "pos")
 CHECKPOINT_HINT = "List checkpoints with: agenttrace-replay checkpoint list TRACE"
+_FULL_ID = re.compile(r"chk-[0-9a-f]{12}")
 # Lists whose candidates for a shared prefix are the predecessor's lists of the same name and
 # the lists named here (an LLM call's prompt usually repeats the agent's history).
 _ALSO_TRY = {"input_messages": ("messages",), "messages": ("input_messages",)}
@@ -118,6 +121,9 @@ class CheckpointManager:
 
     def __init__(self, db_pool: Any, schema: str | None = None) -> None:
         self.db = Database.wrap(db_pool, schema)
+        # where the last create or auto spent its time (the benchmark reads it): reading the
+        # trace's checkpoints, encoding in Python, and the write transaction
+        self.last_timings: dict[str, float] = {}
 
     # --- ids ---------------------------------------------------------------------------
     async def resolve_id(self, checkpoint_id: str, conn: Any = None) -> str:
@@ -175,22 +181,60 @@ class CheckpointManager:
         return checkpoint_id
 
     async def _create(self, bundle: Any, span_ids: list[str], *, auto: bool, name: str | None = None) -> tuple[list[str], int]:
+        """Encode outside the transaction, against the checkpoints there now; then, under the
+        trace's lock, write, or encode again if another run changed the trace's checkpoints
+        in between. The transaction holds database work only, so it stays short."""
         trace_id = bundle.trace.trace_id
         q = self.db.q
+        clock = time.perf_counter
+        started = clock()
+        async with self.db.acquire() as conn:
+            seen = await self._existing(conn, trace_id)
+            rows = await self._list_rows(conn, trace_id, seen, span_ids)
+        read_done = clock()
+        plan = self._plan(bundle, span_ids, seen, rows, auto=auto, name=name)
+        write_started = clock()
+        encode_s, reencode_s = write_started - read_done, 0.0
         async with self.db.transaction() as conn:
             await conn.execute(q.lock_trace, trace_id)
-            existing = {r["span_id"]: (r["checkpoint_id"], r["step"]) for r in await conn.fetch(q.trace_checkpoints, trace_id)}
+            existing = await self._existing(conn, trace_id)
+            if existing != seen:  # another run wrote or deleted meanwhile
+                rows = await self._list_rows(conn, trace_id, existing, span_ids)
+                again = clock()
+                plan = self._plan(bundle, span_ids, existing, rows, auto=auto, name=name)
+                reencode_s = clock() - again
             missing = [s for s in span_ids if s not in existing]
-            created = len(missing)
-            if missing:
-                rows = [ListRow(**dict(r)) for r in await conn.fetch(q.trace_checkpoint_lists, trace_id)] if existing else []
-                new = self._encode(bundle, missing, existing, ListStore(rows), auto=auto, name=name)
-                await self._insert(conn, trace_id, *new)
-                existing.update({c.span_id: (c.checkpoint_id, c.step) for c in new[0]})
+            if plan is not None:
+                await self._insert(conn, trace_id, *plan)
+                existing.update({c.span_id: (c.checkpoint_id, c.step) for c in plan[0]})
             elif name is not None:
                 for span_id in span_ids:
                     await conn.execute(q.set_checkpoint_name, existing[span_id][0], name)
-        return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])], created
+        finished = clock()
+        self.last_timings = {
+            "read_ms": (read_done - started) * 1000,
+            "encode_ms": (encode_s + reencode_s) * 1000,
+            "write_ms": (finished - write_started - reencode_s) * 1000,
+            "created": len(missing),
+        }
+        return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])], len(missing)
+
+    async def _existing(self, conn: Any, trace_id: str) -> dict[str, tuple[str, int]]:
+        """span id -> (checkpoint id, step) of every checkpoint of the trace."""
+        return {r["span_id"]: (r["checkpoint_id"], r["step"]) for r in await conn.fetch(self.db.q.trace_checkpoints, trace_id)}
+
+    async def _list_rows(self, conn: Any, trace_id: str, existing: dict[str, tuple[str, int]], span_ids: list[str]) -> list[ListRow]:
+        if not existing or all(s in existing for s in span_ids):
+            return []
+        return [ListRow(**dict(r)) for r in await conn.fetch(self.db.q.trace_checkpoint_lists, trace_id)]
+
+    def _plan(
+        self, bundle: Any, span_ids: list[str], existing: dict[str, tuple[str, int]], rows: list[ListRow], *, auto: bool, name: str | None
+    ) -> tuple[list[Checkpoint], dict[bytes, Any], list[ListRow]] | None:
+        missing = [s for s in span_ids if s not in existing]
+        if not missing:
+            return None
+        return self._encode(bundle, missing, existing, ListStore(rows), auto=auto, name=name)
 
     def _encode(
         self, bundle: Any, span_ids: list[str], existing: dict[str, tuple[str, int]], store: ListStore, *, auto: bool, name: str | None
@@ -266,10 +310,12 @@ class CheckpointManager:
     async def get_checkpoint(self, checkpoint_id: str) -> Checkpoint:
         q = self.db.q
         async with self.db.acquire() as conn:
-            row = await conn.fetchrow(q.restore_checkpoint, checkpoint_id)
+            # a full id takes two queries (this one and the blobs); a prefix is resolved first
+            full = checkpoint_id if _FULL_ID.fullmatch(checkpoint_id) else await self.resolve_id(checkpoint_id, conn)
+            row = await conn.fetchrow(q.restore_checkpoint, full)
             if row is None:
-                full = await self.resolve_id(checkpoint_id, conn)
-                row = await conn.fetchrow(q.restore_checkpoint, full)
+                await self.resolve_id(checkpoint_id, conn)  # raises the not-found error
+                raise NotFound(f"no checkpoint '{checkpoint_id}'.", CHECKPOINT_HINT)  # pragma: no cover - deleted meanwhile
             cid = row["checkpoint_id"]
             lists: dict[str, list[bytes]] = {}
             if row["ids"]:
@@ -279,7 +325,8 @@ class CheckpointManager:
                 lists = {name: store.value((cid, name)) for (c, name) in list(store.rows) if c == cid}
             singles = {"span": row["span_hash"], "agent": row["agent_hash"], "input": row["input_hash"]}
             wanted = {h for hashes in lists.values() for h in hashes} | set(singles.values())
-            values = {r["hash"]: r["value"] for r in await conn.fetch(q.get_blobs, row["trace_id"], list(wanted))}
+            found = await conn.fetchrow(q.get_blobs, row["trace_id"], list(wanted))
+            values = dict(zip(found["hashes"] or (), found["vals"] or ()))
         try:
             resolved = {name: [values[h] for h in hashes] for name, hashes in lists.items()}
             single = {name: values[h] for name, h in singles.items()}
@@ -320,6 +367,8 @@ class CheckpointManager:
             full = await self.resolve_id(checkpoint_id, conn)
             trace_id = await conn.fetchval(q.checkpoint_trace, full)
             await conn.execute(q.lock_trace, trace_id)
+            if trace_id is None or await conn.fetchval(q.checkpoint_trace, full) is None:  # deleted meanwhile
+                raise NotFound(f"no checkpoint '{checkpoint_id}'.", CHECKPOINT_HINT)
             store = ListStore(ListRow(**dict(r)) for r in await conn.fetch(q.trace_checkpoint_lists, trace_id))
             changed = store.without(full)
             # point dependants away first, then delete (the foreign key checks both steps)

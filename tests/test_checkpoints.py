@@ -487,5 +487,70 @@ async def test_restore_takes_at_most_two_queries_for_a_full_id(db_url: str, db: 
             queries = [q for q in logged if not q.startswith("SELECT pg_advisory_unlock_all()")]
             assert len(queries) <= 2, queries
             assert "WITH RECURSIVE" in queries[0]
+        # a prefix costs one more query, to resolve it
+        cid = list(want)[150]
+        await manager.restore(cid[:8])
+        await asyncio.sleep(0)
+        logged.clear()
+        assert await manager.restore(cid[:8]) == want[cid]
+        await asyncio.sleep(0)
+        assert len([q for q in logged if not q.startswith("SELECT pg_advisory_unlock_all()")]) == 3
     finally:
         await pool.close()
+
+
+# --- the stored form ------------------------------------------------------------------------
+
+
+async def test_blobs_hold_the_canonical_text_their_hash_names(db: Database) -> None:
+    from agenttrace_replay.storage import canonical, digest_text
+
+    bundle = _otel(genai_multi_agent_trace())
+    await load(db, bundle)
+    await CheckpointManager(db).auto_checkpoint_trace(bundle.trace.trace_id)
+    async with db.acquire() as conn:
+        rows = await conn.fetch(f"SELECT hash, value::text AS text FROM {db.schema}.blobs")
+    assert rows
+    for row in rows:
+        assert digest_text(row["text"]) == row["hash"]
+        assert canonical(json.loads(row["text"])) == row["text"]
+
+
+async def test_deleting_a_trace_takes_its_checkpoints_and_content_only(db: Database) -> None:
+    await load(db, weather_trace("trace-a"), weather_trace("trace-b"))
+    manager = CheckpointManager(db)
+    await manager.auto_checkpoint_trace("trace-a")
+    kept = await manager.auto_checkpoint_trace("trace-b")
+    both = await counts(db)
+    await traces.delete_trace(db, "trace-a")
+    after = await counts(db)
+    assert after == {t: both[t] // 2 for t in TABLES}  # same content, stored once per trace
+    async with db.acquire() as conn:
+        assert {r[0] for r in await conn.fetch(f"SELECT DISTINCT trace_id FROM {db.schema}.blobs")} == {"trace-b"}
+    for cid in kept:
+        await manager.restore(cid)
+
+
+async def test_two_deletes_of_one_checkpoint_at_once(db_url: str, db: Database) -> None:
+    bundle = long_trace(60)
+    await load(db, bundle)
+    ids = await CheckpointManager(db).auto_checkpoint_trace("trace-long")
+    from agenttrace_replay.db import create_pool
+
+    other = Database(await create_pool(db_url), owned=True)
+    third = Database(await create_pool(db_url), owned=True)
+    try:
+        async with third.acquire() as holder:  # both find the checkpoint, then wait for the lock
+            await holder.execute("SELECT pg_advisory_lock(hashtextextended('agenttrace:' || $1, 0))", "trace-long")
+            runs = asyncio.gather(
+                CheckpointManager(db).delete_checkpoint(ids[31]), CheckpointManager(other).delete_checkpoint(ids[31]),
+                return_exceptions=True,
+            )
+            await wait_for_lock_waiters(holder, 2)
+            await holder.execute("SELECT pg_advisory_unlock(hashtextextended('agenttrace:' || $1, 0))", "trace-long")
+            results = await runs
+    finally:
+        await other.close()
+        await third.close()
+    assert sorted(type(r).__name__ for r in results) == ["NotFound", "str"]
+    assert await assert_restores(CheckpointManager(db), bundle) == 59

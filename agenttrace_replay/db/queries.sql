@@ -91,13 +91,20 @@ UNION ALL
 (SELECT checkpoint_id FROM {schema}.checkpoints WHERE checkpoint_id LIKE $2 AND checkpoint_id <> $1 ORDER BY checkpoint_id LIMIT 11)
 
 -- name: restore_checkpoint
+-- The checkpoint and every list its lists are built from (O(log n) links each). The lateral
+-- LIMIT 1 keeps each link a primary-key lookup whatever the table statistics say.
 WITH RECURSIVE chain AS (
     SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
     FROM {schema}.checkpoint_lists l WHERE l.checkpoint_id = $1
   UNION
-    SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
-    FROM {schema}.checkpoint_lists l
-    JOIN chain c ON l.checkpoint_id = c.base_checkpoint_id AND l.list = c.base_list
+    SELECT b.checkpoint_id, b.list, b.base_checkpoint_id, b.base_list, b.keep, b.added
+    FROM chain c
+    CROSS JOIN LATERAL (
+        SELECT l.checkpoint_id, l.list, l.base_checkpoint_id, l.base_list, l.keep, l.added
+        FROM {schema}.checkpoint_lists l
+        WHERE l.checkpoint_id = c.base_checkpoint_id AND l.list = c.base_list
+        LIMIT 1
+    ) b
 )
 SELECT c.checkpoint_id, c.trace_id, c.span_id, c.step, c.name, c.auto, c.span_kind, c.span_name,
        c.agent_id, c.created_at, c.replay_count, c.last_replayed_at, c.span_hash, c.agent_hash, c.input_hash,
@@ -109,7 +116,10 @@ FROM {schema}.checkpoints c,
 WHERE c.checkpoint_id = $1
 
 -- name: get_blobs
-SELECT hash, value FROM {schema}.blobs WHERE trace_id = $1 AND hash = ANY($2::bytea[])
+-- One row: the hashes and their values in the same order (one aggregation pass feeds both),
+-- so the client decodes one JSON array instead of a row per value.
+SELECT array_agg(hash) AS hashes, json_agg(value) AS vals
+FROM {schema}.blobs WHERE trace_id = $1 AND hash = ANY($2::bytea[])
 
 -- name: list_checkpoints
 SELECT c.checkpoint_id, c.trace_id, c.span_id, c.step, c.name, c.auto, c.span_kind, c.span_name,
