@@ -128,19 +128,29 @@ def unique(values: Iterable[Any]) -> list[Any]:
 # --- OTLP attribute values ------------------------------------------------------------------
 
 
+_SNAKE: dict[str, str] = {}
+
+
 def otlp_field(obj: Mapping[str, Any], camel: str) -> Any:
     """A field by its lowerCamelCase name or its protobuf snake_case name."""
     if camel in obj:
         return obj[camel]
-    return obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+    snake = _SNAKE.get(camel)
+    if snake is None:
+        snake = _SNAKE[camel] = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
+    return obj.get(snake)
 
 
 def any_value(value: Any) -> Any:
     """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...)."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return value  # a writer that put plain JSON values: take them as they are
     if not value:
         return None
+    if "stringValue" in value:  # by far the most common: skip the general search
+        found = value["stringValue"]
+        if found is not None:
+            return str(found)
     for key, convert in (
         ("stringValue", str),
         ("boolValue", bool),
@@ -152,10 +162,10 @@ def any_value(value: Any) -> Any:
         if found is not None:
             return convert(found)
     array = otlp_field(value, "arrayValue")
-    if isinstance(array, Mapping):
+    if isinstance(array, dict):
         return [any_value(v) for v in array.get("values") or []]
     kvlist = otlp_field(value, "kvlistValue")
-    if isinstance(kvlist, Mapping):
+    if isinstance(kvlist, dict):
         return attributes(kvlist.get("values"))
     return dict(value)
 
@@ -184,7 +194,7 @@ def attributes(items: Any, where: str = "") -> dict[str, Any]:
         raise InvalidInput(f"{where}: attributes must be a list of {{key, value}} objects")
     out: dict[str, Any] = {}
     for item in items:
-        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+        if isinstance(item, dict) and isinstance(item.get("key"), str):
             out[item["key"]] = any_value(item.get("value"))
         elif where:
             raise InvalidInput(f"{where}: an attribute is not a {{key, value}} object")

@@ -134,7 +134,7 @@ def _nanos(value: Any, where: str, name: str) -> int | None:
 
 def _status(span: Mapping[str, Any], where: str) -> tuple[str, str | None]:
     status = span.get("status") or {}
-    if not isinstance(status, Mapping):
+    if not isinstance(status, dict):
         raise InvalidInput(f"{where}: status must be an object")
     code = status.get("code", 0)
     if code not in _STATUS:
@@ -151,7 +151,7 @@ def _kind(value: Any) -> str | None:
 def _read_span(
     span: Any, where: str, resource: dict[str, Any], scope: Mapping[str, Any]
 ) -> RawSpan:
-    if not isinstance(span, Mapping):
+    if not isinstance(span, dict):
         raise InvalidInput(f"{where}: a span must be a JSON object")
     name = span.get("name")
     if name:
@@ -168,7 +168,7 @@ def _read_span(
     status, message = _status(span, where)
     events = []
     for index, event in enumerate(span.get("events") or []):
-        if not isinstance(event, Mapping):
+        if not isinstance(event, dict):
             raise InvalidInput(f"{where}: event {index} must be a JSON object")
         events.append(
             RawEvent(
@@ -205,7 +205,7 @@ def _list(value: Any, where: str) -> list[Any]:
 
 def read_request(request: Any, where: str = "") -> list[RawSpan]:
     """The spans of one ExportTraceServiceRequest (`where` prefixes error messages)."""
-    if not isinstance(request, Mapping):
+    if not isinstance(request, dict):
         kind = type(request).__name__
         raise InvalidInput(f"{where}not an OTLP trace export: expected a JSON object, got {kind}")
     if request.get("format") == "agenttrace-replay":
@@ -219,7 +219,7 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
     spans: list[RawSpan] = []
     for i, entry in enumerate(_list(resource_spans, f"{where}resourceSpans")):
         here = f"{where}resourceSpans[{i}]"
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise InvalidInput(f"{here} must be a JSON object")
         resource_obj = entry.get("resource") or {}
         resource = attributes(resource_obj.get("attributes"), f"{here}.resource")
@@ -228,10 +228,10 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
         )
         for j, scope_spans in enumerate(_list(otlp_field(entry, scope_key), f"{here}.{scope_key}")):
             scope_here = f"{here}.{scope_key}[{j}]"
-            if not isinstance(scope_spans, Mapping):
+            if not isinstance(scope_spans, dict):
                 raise InvalidInput(f"{scope_here} must be a JSON object")
             scope = scope_spans.get("scope") or otlp_field(scope_spans, "instrumentationLibrary") or {}
-            if not isinstance(scope, Mapping):
+            if not isinstance(scope, dict):
                 scope = {}
             for k, span in enumerate(_list(scope_spans.get("spans"), f"{scope_here}.spans")):
                 spans.append(_read_span(span, f"{scope_here}.spans[{k}]", resource, scope))

@@ -47,13 +47,13 @@ def _genai(raw: RawSpan, key: str) -> Any:
 
 def _event_message(name: str, attrs: Attrs) -> dict[str, Any]:
     body = parse_json_container(first(attrs, "body", "event.body"))
-    fields = dict(body) if isinstance(body, Mapping) else dict(attrs)
+    fields = dict(body) if isinstance(body, dict) else dict(attrs)
     fields.setdefault("role", _MESSAGE_EVENTS.get(name))
     if "tool_calls" in fields:
         fields["tool_calls"] = parse_json_container(fields["tool_calls"])
     if "message" in fields:  # gen_ai.choice: {"message": {...}, "finish_reason": ...}
         message = parse_json_container(fields["message"])
-        if isinstance(message, Mapping):
+        if isinstance(message, dict):
             return {"role": "assistant", **message}
     return fields
 
@@ -86,12 +86,12 @@ def llm_input_messages(raw: RawSpan) -> list[dict[str, Any]]:
 
 
 def _langchain_generations(value: Any) -> list[dict[str, Any]] | None:
-    if not (isinstance(value, Mapping) and isinstance(value.get("generations"), list)):
+    if not (isinstance(value, dict) and isinstance(value.get("generations"), list)):
         return None
     out: list[dict[str, Any]] = []
     for batch in value["generations"]:
         for generation in batch if isinstance(batch, list) else [batch]:
-            if not isinstance(generation, Mapping):
+            if not isinstance(generation, dict):
                 continue
             if generation.get("message") is not None:
                 out.extend(normalise_message(generation["message"], "assistant"))
@@ -109,7 +109,7 @@ def llm_output(raw: RawSpan) -> dict[str, Any] | None:
     if (value := _genai(raw, "gen_ai.output.messages")) is not None:
         parsed = parse_json_container(value)
         messages = normalise_messages(parsed, "assistant")
-        if isinstance(parsed, list) and parsed and isinstance(parsed[0], Mapping):
+        if isinstance(parsed, list) and parsed and isinstance(parsed[0], dict):
             finish = parsed[0].get("finish_reason")
     elif attrs.get("gen_ai.completion") is not None:
         messages = normalise_messages(attrs["gen_ai.completion"], "assistant")
@@ -151,7 +151,7 @@ def llm_parameters(attrs: Attrs) -> dict[str, Any]:
         if key.startswith("gen_ai.request.") and key != "gen_ai.request.model":
             params[key.removeprefix("gen_ai.request.").replace(".", "_")] = value
     invocation = parse_json_container(attrs.get("llm.invocation_parameters"))
-    if isinstance(invocation, Mapping):
+    if isinstance(invocation, dict):
         for key, value in invocation.items():
             if key not in _NOT_PARAMETERS and value is not None:
                 params.setdefault(key, value)
@@ -176,7 +176,7 @@ def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
         candidates.append(group)
     if not candidates:
         invocation = parse_json_container(attrs.get("llm.invocation_parameters"))
-        if isinstance(invocation, Mapping) and isinstance(invocation.get("tools"), list):
+        if isinstance(invocation, dict) and isinstance(invocation.get("tools"), list):
             candidates.extend(invocation["tools"])
     tools: list[dict[str, Any]] = []
     for candidate in candidates:
@@ -200,13 +200,13 @@ def llm_input(raw: RawSpan) -> dict[str, Any]:
 
 def _langchain_tool_message(value: Any) -> Mapping[str, Any] | None:
     """The fields of a serialised LangChain ToolMessage, which is how it records tool output."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return None
-    if value.get("type") == "tool" and isinstance(value.get("data"), Mapping):
+    if value.get("type") == "tool" and isinstance(value.get("data"), dict):
         return value["data"]
     kwargs = value.get("kwargs")
     ident = value.get("id")
-    if isinstance(kwargs, Mapping) and isinstance(ident, list) and ident[-1:] == ["ToolMessage"]:
+    if isinstance(kwargs, dict) and isinstance(ident, list) and ident[-1:] == ["ToolMessage"]:
         return kwargs
     return None
 
@@ -223,7 +223,7 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
         arguments = attrs.get("input.value")
     if arguments is None:
         schema_or_args = parse_json_container(attrs.get("tool.parameters"))
-        if not (isinstance(schema_or_args, Mapping) and "properties" in schema_or_args):
+        if not (isinstance(schema_or_args, dict) and "properties" in schema_or_args):
             arguments = schema_or_args
     call_id = first(attrs, "gen_ai.tool.call.id", "tool_call.id", "tool.id")
     if call_id is None:
@@ -270,7 +270,7 @@ def generic_payload(raw: RawSpan, side: str) -> Any:
     if value is None:
         return None
     value = parse_json(value)
-    return dict(value) if isinstance(value, Mapping) else {"value": value}
+    return dict(value) if isinstance(value, dict) else {"value": value}
 
 
 def handoff_agents(attrs: Attrs, name: str) -> tuple[str | None, str | None]:
