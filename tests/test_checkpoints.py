@@ -205,7 +205,10 @@ async def test_concurrent_autos_without_help_also_make_one_set(db_url: str, db: 
 async def wait_for_lock_waiters(conn: Any, n: int, timeout: float = 30.0) -> None:
     """Until ``n`` sessions wait for an advisory lock (the racers are all at the door)."""
     for _ in range(int(timeout / 0.05)):
-        waiting = await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         if waiting >= n:
             return
         await asyncio.sleep(0.05)
