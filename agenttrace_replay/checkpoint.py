@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from agenttrace_replay import ids as idlib
-from agenttrace_replay import storage, traces
+from agenttrace_replay import traces
 from agenttrace_replay.db import Database
 from agenttrace_replay.errors import InvalidInput, NotFound
 from agenttrace_replay.records import SPAN_KINDS
