@@ -269,28 +269,17 @@ def _as_stored(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return result
 
 
-def _metadata(span: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    attributes = span.get("attributes") or {}
-    metadata = attributes.get("metadata")
-    if isinstance(metadata, str):
-        try:
-            metadata = json.loads(metadata)
-        except ValueError:
-            metadata = None
-    return metadata if isinstance(metadata, dict) else {}
-
-
 def _langgraph_node(span: dict[str, Any]) -> str | None:
-    node = _metadata(span).get("langgraph_node")
-    return str(node) if node else None
+    from agenttrace_replay.executors.langgraph import recorded_node
+
+    return recorded_node(span)
 
 
 def _langgraph_step(span: Any) -> Any:
+    from agenttrace_replay.executors.langgraph import recorded_metadata
     from agenttrace_replay.state import span_info
 
-    return _metadata(span_info(span, [])).get("langgraph_step")
+    return recorded_metadata(span_info(span, [])).get("langgraph_step")
 
 
 def _int_or_none(value: Any) -> int | None:

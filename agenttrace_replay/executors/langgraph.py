@@ -257,16 +257,21 @@ def private_copy(graph: Any, stop_before: str | None = None) -> Any:
     )
 
 
-def recorded_node(span: dict[str, Any]) -> str | None:
-    """The LangGraph node a span ran in, from OpenInference's `metadata` attribute."""
-    attributes = span.get("attributes") or {}
-    metadata = attributes.get("metadata")
+def recorded_metadata(span: dict[str, Any]) -> dict[str, Any]:
+    """OpenInference's `metadata` attribute of a span (LangGraph puts langgraph_node there)."""
+    metadata = (span.get("attributes") or {}).get("metadata")
     if isinstance(metadata, str):
         try:
             metadata = json.loads(metadata)
         except ValueError:
             metadata = None
-    node = metadata.get("langgraph_node") if isinstance(metadata, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def recorded_node(span: dict[str, Any]) -> str | None:
+    """The LangGraph node a span ran in, from OpenInference's `metadata` attribute."""
+    attributes = span.get("attributes") or {}
+    node = recorded_metadata(span).get("langgraph_node")
     node = node or attributes.get("metadata.langgraph_node") or attributes.get("langgraph_node")
     return str(node) if node else None
 
