@@ -294,14 +294,13 @@ def profile_import(server_url: str, text: str) -> str:
 FINDINGS = """
 What would close the gap (from `--profile` and experiments on this trace):
 
-1. **The OTLP reader and convention mapping** (`importers/`) are half the time, and cost about
-   as much per span without any content as the whole target allows (the no-content row).
-   AnyValue decoding looks up the snake_case spelling of a field with a regular-expression
-   substitution on every miss and tests `isinstance(value, Mapping)`, an ABC check, for
-   every value; a `dict` fast path for `stringValue`/`intValue` would cut most of it.
-   Message normalising runs about 4,000 times for 500 model calls, because each call repeats
-   its window of recent turns: a cache keyed by the message's JSON text would make that
-   once per distinct message.
+1. **The OTLP reader and convention mapping** (`importers/`) are half the time. The cheap
+   fixes are in (plain `dict` checks instead of ABC checks, cached snake_case field names,
+   a fast path for string values); what is left is per-span Python work (about 35 µs a span
+   without content) and message normalising, which runs about 4,000 times for 500 model
+   calls because each call repeats its window of recent turns. A cache keyed by the
+   message's JSON text was tried and measured no faster here: building the key costs about
+   what normalising a message does.
 2. **Content is stored twice.** A model call's raw `gen_ai.input.messages` and
    `gen_ai.output.messages` stay in `spans.attributes` beside their normalised form in
    `input`/`output`, so more than half the bytes are encoded, sent, parsed and compressed a
