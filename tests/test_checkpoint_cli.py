@@ -73,7 +73,7 @@ def test_auto_prints_the_checkpoints_and_is_idempotent(cli, weather) -> None:
     result = cli("checkpoint", "auto", "trace-weather")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["step", "checkpoint", "kind", "span", "agent", "replays", "name"]
+    assert lines[0].split() == ["step", "checkpoint", "kind", "span", "agent", "replays"]
     assert lines[1].split() == ["1", CHK["s-llm1"], "llm_call", "chat", "gpt-test", "weather", "0"]
     assert lines[2].split() == ["2", CHK["s-tool"], "tool_call", "execute_tool", "get_weather", "weather", "0"]
     assert len(lines) == 4

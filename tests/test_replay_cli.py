@@ -453,9 +453,10 @@ def test_replay_list_table_and_json(cli, weather: str) -> None:
     table = cli("replay", "list", WEATHER[:9])
     assert table.exit_code == 0
     lines = table.stdout.splitlines()
-    assert lines[0].split()[:4] == ["replay", "checkpoint", "step", "span"]
-    assert ids[0] in lines[1] and "mock" in lines[1] and "yes" in lines[1]
-    assert ids[1] in lines[2] and "generic" in lines[2] and "no" in lines[2].split()
+    assert lines[0].split() == ["replay", "step", "span", "executor", "result", "diff", "took"]
+    assert all(len(line) <= 80 for line in lines)
+    assert ids[0] in lines[1] and "mock" in lines[1] and "changed" in lines[1]
+    assert ids[1] in lines[2] and "generic" in lines[2] and "same" in lines[2].split()
 
     rows = json.loads(cli("replay", "list", WEATHER, "--json").stdout)
     assert [r["replay_id"] for r in rows] == ids

@@ -109,15 +109,26 @@ def trace_tree(bundle: TraceBundle) -> Tree:
 
 
 def checkpoint_table(checkpoints: list[Any]) -> Table:
+    """One line per checkpoint: on a narrow terminal only the span name is cut short."""
+    named = any(c.name for c in checkpoints)
+    rows = [
+        [str(c.step), c.checkpoint_id, c.span_kind or "span", c.span_name or "", c.agent_name or c.agent_id or "",
+         str(c.replay_count)] + ([c.name or ""] if named else [])
+        for c in checkpoints
+    ]
+    headers = ["step", "checkpoint", "kind", "span", "agent", "replays"] + (["name"] if named else [])
     table = Table(box=None, header_style="bold")
-    for col in ("step", "checkpoint", "kind", "span", "agent", "replays", "name"):
-        table.add_column(col, no_wrap=col in ("checkpoint", "step"))
-    for c in checkpoints:
-        kind = c.span_kind or "span"
-        table.add_row(
-            str(c.step), c.checkpoint_id, Text(kind, style=KIND_STYLE.get(kind, "")), c.span_name or "",
-            c.agent_name or c.agent_id or "", str(c.replay_count), c.name or "",
+    for i, header in enumerate(headers):
+        fixed = header != "span"
+        width = max([len(header)] + [len(r[i]) for r in rows]) if fixed else None
+        table.add_column(
+            header, no_wrap=True, overflow="ellipsis", min_width=width,
+            justify="right" if header in ("step", "replays") else "left",
         )
+    for row in rows:
+        cells: list[Any] = [Text(cell) for cell in row]
+        cells[2].stylize(KIND_STYLE.get(row[2], ""))
+        table.add_row(*cells)
     return table
 
 

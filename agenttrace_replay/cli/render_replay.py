@@ -51,16 +51,22 @@ def replay_summary(result: Any, *, show_diff: bool = True, show_outputs: bool = 
 
 
 def replay_table(rows: list[dict[str, Any]]) -> Table:
+    """One line per replay, fitting 80 columns: the checkpoint is given by its step, and
+    `replay show` or --json has everything else."""
     table = Table(box=None, header_style="bold")
-    for col in ("replay", "checkpoint", "step", "span", "executor", "result", "changes", "duration", "when"):
-        table.add_column(col, no_wrap=col in ("replay", "checkpoint"))
+    table.add_column("replay", no_wrap=True)
+    table.add_column("step", justify="right", no_wrap=True)
+    table.add_column("span", overflow="ellipsis", no_wrap=True, max_width=18)
+    table.add_column("executor", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("diff", no_wrap=True)
+    table.add_column("took", justify="right", no_wrap=True)
     for r in rows:
-        if r["success"]:
-            outcome = Text("ok", style="green")
-        else:
-            outcome = Text("failed", style="red")
-        changes = "-" if r["has_changes"] is None else ("yes" if r["has_changes"] else "no")
-        cells = (r["replay_id"], r["checkpoint_id"], str(r["step"]), f"{r['span_kind'] or 'span'} {r['span_name'] or ''}", r["executor"])
-        # Text, not str: Rich would read "[...]" in a span or executor name as markup
-        table.add_row(*(Text(c) for c in cells), outcome, changes, fmt_ms(r["duration_ms"]), when(r["created_at"]))
+        outcome = Text("ok", style="green") if r["success"] else Text("failed", style="red")
+        changes = "-" if r["has_changes"] is None else ("changed" if r["has_changes"] else "same")
+        span = r["span_name"] or r["span_kind"] or "span"
+        table.add_row(
+            r["replay_id"], str(r["step"]), Text(span), Text(r["executor"]), outcome, changes,
+            fmt_ms(r["duration_ms"]),
+        )
     return table
