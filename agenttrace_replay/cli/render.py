@@ -119,7 +119,7 @@ def checkpoint_table(checkpoints: list[Any]) -> Table:
     headers = ["step", "checkpoint", "kind", "span", "agent", "replays"] + (["name"] if named else [])
     table = Table(box=None, header_style="bold")
     for i, header in enumerate(headers):
-        fixed = header != "span"
+        fixed = header not in ("span", "name")
         width = max([len(header)] + [len(r[i]) for r in rows]) if fixed else None
         table.add_column(
             header, no_wrap=True, overflow="ellipsis", min_width=width,
