@@ -26,7 +26,8 @@ def _print_list(checkpoints, as_json: bool) -> None:  # type: ignore[no-untyped-
         return
     from agenttrace_replay.cli.render import checkpoint_table
 
-    stdout().print(checkpoint_table(checkpoints))
+    out = stdout()
+    out.print(checkpoint_table(checkpoints, out.width))
 
 
 @app.command("auto")

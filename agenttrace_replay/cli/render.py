@@ -108,8 +108,9 @@ def trace_tree(bundle: TraceBundle) -> Tree:
     return tree
 
 
-def checkpoint_table(checkpoints: list[Any]) -> Table:
-    """One line per checkpoint: on a narrow terminal only the span name is cut short."""
+def checkpoint_table(checkpoints: list[Any], width: int = 80) -> Table:
+    """One line per checkpoint in ``width`` columns: only span names and checkpoint names
+    are cut short (the full ones are in ``checkpoint show`` and --json)."""
     named = any(c.name for c in checkpoints)
     rows = [
         [str(c.step), c.checkpoint_id, c.span_kind or "span", c.span_name or "", c.agent_name or c.agent_id or "",
@@ -117,13 +118,18 @@ def checkpoint_table(checkpoints: list[Any]) -> Table:
         for c in checkpoints
     ]
     headers = ["step", "checkpoint", "kind", "span", "agent", "replays"] + (["name"] if named else [])
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    flexible = [i for i, h in enumerate(headers) if h in ("span", "name")]
+    spare = width - 2 * len(headers) - sum(w for i, w in enumerate(natural) if i not in flexible)
+    limits = {i: natural[i] for i in flexible}
+    while sum(limits.values()) > max(spare, 8 * len(flexible)):  # shave the widest flexible column
+        widest = max(limits, key=lambda i: limits[i])
+        limits[widest] -= 1
     table = Table(box=None, header_style="bold")
     for i, header in enumerate(headers):
-        fixed = header not in ("span", "name")
-        width = max([len(header)] + [len(r[i]) for r in rows]) if fixed else None
         table.add_column(
-            header, no_wrap=True, overflow="ellipsis", min_width=width,
-            justify="right" if header in ("step", "replays") else "left",
+            header, no_wrap=True, overflow="ellipsis", min_width=limits.get(i, natural[i]),
+            max_width=limits.get(i, natural[i]), justify="right" if header in ("step", "replays") else "left",
         )
     for row in rows:
         cells: list[Any] = [Text(cell) for cell in row]
