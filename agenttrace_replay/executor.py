@@ -44,6 +44,20 @@ class ReplayConfig:
     ignore: list[str] = field(default_factory=list)  # diff paths to ignore (glob patterns)
     settings: dict[str, Any] = field(default_factory=dict)  # the config file's executor table
 
+    def stored(self) -> dict[str, Any]:
+        """What a replay row keeps of its config (settings come from the config file)."""
+        return {
+            "modified_input": self.modified_input,
+            "agent_overrides": self.agent_overrides,
+            "stop_at_span": self.stop_at_span,
+            "timeout_seconds": self.timeout_seconds,
+            "dry_run": self.dry_run,
+            "executor": self.executor,
+            "graph": self.graph,
+            "base_url": self.base_url,
+            "ignore": self.ignore,
+        }
+
     def validate(self) -> None:
         if self.modified_input is not None and not isinstance(self.modified_input, dict):
             raise InvalidInput("modified_input must be an object (a mapping of keys).")
@@ -142,17 +156,6 @@ class ReplayExecutor:
             from agenttrace_replay.differ import compute_diff
 
             diff = compute_diff(original, replay_output, config.ignore or None)
-        stored_config = {
-            "modified_input": config.modified_input,
-            "agent_overrides": config.agent_overrides,
-            "stop_at_span": config.stop_at_span,
-            "timeout_seconds": config.timeout_seconds,
-            "dry_run": config.dry_run,
-            "executor": config.executor,
-            "graph": config.graph,
-            "base_url": config.base_url,
-            "ignore": config.ignore,
-        }
         replay = ReplayResult(
             replay_id=idlib.new_id("rpl"),
             checkpoint_id=checkpoint.checkpoint_id,
@@ -169,7 +172,7 @@ class ReplayExecutor:
             executed=bool(result.get("executed", True)) if result else True,
             note=result.get("note") if result else None,
             input=new_input,
-            config=stored_config,
+            config=config.stored(),
         )
         await self._store(replay)
         return replay
@@ -222,7 +225,7 @@ class ReplayExecutor:
             replay_id=idlib.new_id("rpl"), checkpoint_id=checkpoint.checkpoint_id, trace_id=checkpoint.trace_id,
             original_output=None, replay_output=None, diff=None, success=False, error="interrupted",
             duration_ms=(time.perf_counter() - started) * 1000, executor=name, input=new_input,
-            config={"modified_input": config.modified_input, "agent_overrides": config.agent_overrides, "executor": config.executor},
+            config=config.stored(),
         )
 
     async def _store(self, r: ReplayResult) -> None:

@@ -107,3 +107,20 @@ async def db(db_url: str):
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=db_url, data_dir=tmp_path / "data", source="flag")
+
+
+@pytest.fixture
+def registered():
+    """``registered(name, fn)`` registers an executor for this test only; returns the name."""
+    from agenttrace_replay.executors import register_executor, unregister_executor
+
+    names: list[str] = []
+
+    def add(name: str, fn: object) -> str:
+        names.append(name)
+        register_executor(name, fn)
+        return name
+
+    yield add
+    for name in names:
+        unregister_executor(name)

@@ -48,19 +48,6 @@ def call(name: str, input: Any, kind: str | None, overrides: Any = None) -> dict
     return asyncio.run(get_executor(name)(input, state(kind), CONFIG, overrides))
 
 
-@pytest.fixture
-def registered():
-    names: list[str] = []
-
-    def add(name: str, fn: Any) -> None:
-        names.append(name)
-        register_executor(name, fn)
-
-    yield add
-    for name in names:
-        unregister_executor(name)
-
-
 # --- registry -------------------------------------------------------------------------
 
 

@@ -22,7 +22,6 @@ from agenttrace_replay.checkpoint import CheckpointManager, checkpoint_id_for
 from agenttrace_replay.db import Database
 from agenttrace_replay.errors import AmbiguousId, ExecutorError, ExitCode, InvalidInput, NotFound
 from agenttrace_replay.executor import ReplayConfig, ReplayExecutor, ReplayResult
-from agenttrace_replay.executors import register_executor, unregister_executor
 
 WEATHER = "trace-weather"
 LLM1, TOOL, LLM2 = (checkpoint_id_for(WEATHER, s) for s in ("s-llm1", "s-tool", "s-llm2"))
@@ -60,21 +59,6 @@ async def checkpoint_row(db: Database, checkpoint_id: str) -> dict[str, Any]:
 
 def content(output: dict[str, Any]) -> str:
     return output["messages"][0]["content"]
-
-
-@pytest.fixture
-def registered():
-    """Register executors for one test only."""
-    names: list[str] = []
-
-    def add(name: str, fn: Any) -> str:
-        names.append(name)
-        register_executor(name, fn)
-        return name
-
-    yield add
-    for name in names:
-        unregister_executor(name)
 
 
 # --- a dry run, and what is stored ---------------------------------------------------------

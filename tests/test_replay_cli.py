@@ -28,7 +28,6 @@ from agenttrace_replay.cli.app import app
 from agenttrace_replay.db import Database, create_pool
 from agenttrace_replay.db.codecs import init_connection
 from agenttrace_replay.errors import ExitCode
-from agenttrace_replay.executors import register_executor, unregister_executor
 
 TESTS_DIR = Path(__file__).resolve().parent
 WEATHER = "trace-weather"
@@ -81,20 +80,6 @@ def cli(weather: str):
         return runner.invoke(app, ["--db", weather, *args], env={**WIDE, **(env or {})})
 
     return invoke
-
-
-@pytest.fixture
-def registered():
-    names: list[str] = []
-
-    def add(name: str, fn: Any) -> str:
-        names.append(name)
-        register_executor(name, fn)
-        return name
-
-    yield add
-    for name in names:
-        unregister_executor(name)
 
 
 def one_error_line(stderr: str) -> str:
