@@ -67,11 +67,14 @@ def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
             import json
 
             from agenttrace_replay.importers.native import parse_native
+            from agenttrace_replay.jsonio import loads
 
             try:
-                document = json.loads(text)
+                document = loads(text)
             except json.JSONDecodeError as exc:
                 raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}).") from exc
+            except (ValueError, RecursionError) as exc:
+                raise InvalidInput(f"not valid JSON ({exc}).") from exc
             bundles = parse_native(document)
         else:
             from agenttrace_replay.importers.otlp import parse_otlp

@@ -36,7 +36,7 @@ import asyncpg
 
 from agenttrace_replay import traces
 from agenttrace_replay.db import Database, create_pool, migrations
-from agenttrace_replay.db.codecs import _encode_jsonb
+from agenttrace_replay.db.codecs import _encode_jsonb  # noqa: F401
 from agenttrace_replay.db.embedded import ensure_server, stop_server
 from agenttrace_replay.records import TraceBundle
 from benchmarks._report import machine, write_section

@@ -142,19 +142,28 @@ def test_a_bad_file_among_good_ones_stops_everything(cli, good_file: Path, tmp_p
 
 
 def test_a_file_the_database_refuses_is_rolled_back(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # NaN passes every check before the write (Python's JSON reader accepts it); the database
-    # write of the second trace fails, and the first trace of the same file is rolled back.
+    # A NUL character passes every check before the write (JSON allows it); PostgreSQL refuses
+    # it in text, so the second trace's write fails and the first one of the same file rolls back.
     def trace(trace_id: str, output: str) -> str:
         return ('{"trace": {"trace_id": "%s"}, "spans": [{"span_id": "s1", "trace_id": "%s", "name": "x", '
                 '"output": %s}]}') % (trace_id, trace_id, output)  # fmt: skip
 
-    path = tmp_path / "nan.json"
+    path = tmp_path / "nul.json"
     path.write_text('{"format": "agenttrace-replay", "version": 1, "traces": [%s, %s]}'
-                    % (trace("first-ok", "1"), trace("second-bad", "NaN")))  # fmt: skip
+                    % (trace("first-ok", "1"), trace("second-bad", '"a\\u0000b"')))  # fmt: skip
     one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE,
-                   "nan.json: trace second-bad: the database refused it", "Nothing from this file was imported")  # fmt: skip
+                   "nul.json: trace second-bad: the database refused it", "Nothing from this file was imported")  # fmt: skip
     nothing_imported(cli)
 
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "1e999"])
+def test_numbers_json_cannot_hold_are_refused_when_read(cli, tmp_path: Path, value: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "nan.json"
+    path.write_text('{"format": "agenttrace-replay", "version": 1, "traces": [{"trace": {"trace_id": "t"}, '
+                    '"spans": [{"span_id": "s1", "trace_id": "t", "name": "x", "output": %s}]}]}' % value)  # fmt: skip
+    one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE, "nan.json: not valid JSON")
+    nothing_imported(cli)
 
 def test_bad_standard_input(cli) -> None:  # type: ignore[no-untyped-def]
     one_line_error(cli("trace", "import", "-", input="{oops"), ExitCode.USAGE, "-: not valid JSON")

@@ -84,7 +84,7 @@ async def test_import_writes_what_was_parsed(db: Database, genai_doc: str) -> No
 async def test_an_invalid_second_trace_writes_nothing(db: Database, genai_doc: str) -> None:
     (good,) = traces.parse_text(genai_doc)
     bad = small_trace("trace-bad")
-    bad.spans[1].input = {"score": float("nan")}  # not JSON: the database write fails on the second trace
+    bad.spans[1].input = {"text": "a\x00b"}  # PostgreSQL refuses NUL: the write fails on the second trace
     with pytest.raises(InvalidInput, match="trace trace-bad: the database refused it") as info:
         await traces.import_bundles(db, [good, bad])
     assert info.value.exit_code == ExitCode.USAGE

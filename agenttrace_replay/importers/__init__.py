@@ -6,10 +6,10 @@ OTLP/JSON (see docs/import-formats.md). The native format has its own module.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Literal
 
+from ..jsonio import loads
 from .otlp import parse_otlp
 
 __all__ = ["detect_format", "parse_otlp"]
@@ -32,7 +32,7 @@ def detect_format(text: str | bytes) -> Literal["otlp", "native"]:
     if not text.startswith("{") or (_OTLP_MARKER.search(head) and not _NATIVE_MARKER.search(head)):
         return "otlp"
     try:
-        document = json.loads(text)
+        document = loads(text)
     except ValueError:
         return "otlp"
     if isinstance(document, dict) and document.get("format") == NATIVE_FORMAT:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
+from ..jsonio import loads
 
 Attrs = Mapping[str, Any]
 
@@ -26,7 +27,7 @@ def parse_json(value: Any) -> Any:
         if not text:
             return value
         try:
-            return json.loads(text)
+            return loads(text)
         except (ValueError, RecursionError):
             return value
     return value
@@ -194,8 +195,13 @@ def attributes(items: Any, where: str = "") -> dict[str, Any]:
         raise InvalidInput(f"{where}: attributes must be a list of {{key, value}} objects")
     out: dict[str, Any] = {}
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("key"), str):
-            out[item["key"]] = any_value(item.get("value"))
+        if isinstance(item, dict) and isinstance(key := item.get("key"), str):
+            value = item.get("value")
+            # most values are plain strings: take them without the general search
+            if type(value) is dict and len(value) == 1 and type(text := value.get("stringValue")) is str:
+                out[key] = text
+            else:
+                out[key] = any_value(value)
         elif where:
             raise InvalidInput(f"{where}: an attribute is not a {{key, value}} object")
     return out

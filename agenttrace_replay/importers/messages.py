@@ -9,8 +9,14 @@ LangChain's serialised messages. Unknown parts are kept, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+import msgspec
+
+from ..jsonio import loads
 
 from .attrs import as_text, compact, parse_json, parse_json_container
 
@@ -49,9 +55,9 @@ def normalise_role(role: Any, default: str = "user") -> str:
 
 def normalise_tool_call(raw: Any) -> dict[str, Any] | None:
     """`{"id", "name", "arguments"}` from an OpenAI, GenAI, LangChain or Anthropic tool call."""
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return None
-    function = raw.get("function") if isinstance(raw.get("function"), Mapping) else {}
+    function = raw.get("function") if isinstance(raw.get("function"), dict) else {}
     name = raw.get("name") or function.get("name")
     arguments = next(
         (src[k] for src in (raw, function) for k in ("arguments", "args", "input") if k in src),
@@ -65,12 +71,12 @@ def normalise_tool_call(raw: Any) -> dict[str, Any] | None:
 
 def _unwrap_langchain(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
     """The message fields and role of a serialised LangChain message, else `raw` itself."""
-    if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), Mapping):
+    if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), dict):
         ident = raw.get("id")
         cls = ident[-1] if isinstance(ident, list) and ident else None
         kwargs = raw["kwargs"]
         return kwargs, _LANGCHAIN_CLASSES.get(cls) or kwargs.get("role") or kwargs.get("type")
-    if isinstance(raw.get("data"), Mapping) and isinstance(raw.get("type"), str):
+    if isinstance(raw.get("data"), dict) and isinstance(raw.get("type"), str):
         data = raw["data"]
         return data, data.get("role") or raw["type"]
     return raw, None
@@ -89,7 +95,7 @@ def _split_parts(content: Any) -> tuple[list[Any], list[dict[str, Any]], list[di
         if isinstance(part, str):
             items.append(part)
             continue
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             items.append(as_text(part))
             continue
         kind = part.get("type")
@@ -135,7 +141,7 @@ def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, An
     """One recorded message as normalised messages (a multi-result tool message splits)."""
     if isinstance(raw, str):
         return [{"role": default_role, "content": raw}]
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return [] if raw is None else [{"role": default_role, "content": as_text(raw)}]
     fields, lc_role = _unwrap_langchain(raw)
     if lc_role is None and not _MESSAGE_KEYS.intersection(fields):
@@ -190,15 +196,19 @@ def parse_json_container_parts(content: Any) -> Any:
     """Content recorded as a JSON string of typed parts becomes the parts; other text stays."""
     if isinstance(content, str) and content.lstrip().startswith("[{"):
         parsed = parse_json_container(content)
-        if isinstance(parsed, list) and all(isinstance(p, Mapping) and "type" in p for p in parsed):
+        if isinstance(parsed, list) and all(isinstance(p, dict) and "type" in p for p in parsed):
             return parsed
     return content
 
 
 def normalise_messages(raw: Any, default_role: str = "user") -> list[dict[str, Any]]:
     """A list of messages from a list, a JSON string, `{"messages": [...]}` or plain text."""
+    if isinstance(raw, str) and (cache := _CACHE.get()) is not None:
+        cached = _from_cache(raw, default_role, cache)
+        if cached is not None:
+            return cached
     value = parse_json(raw)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         inner = value.get("messages")
         if isinstance(inner, list):
             # LangChain batches prompts as a list of conversations: take the first.
@@ -216,6 +226,52 @@ def normalise_messages(raw: Any, default_role: str = "user") -> list[dict[str, A
         if _is_pair(item):
             item = {"role": item[0], "content": item[1]}  # LangChain ("user", "text") tuples
         out.extend(normalise_message(item, default_role))
+    return out
+
+
+# Each model call of a run sends the conversation again, so one message text is normalised
+# many times over. Within one import (`message_cache()`), a JSON array of message objects is
+# split into the raw text of each message, and each distinct text is normalised once. The
+# result is exact: equal text decodes to equal values, and normalising is a pure function.
+_CACHE: ContextVar[dict[tuple[str, bytes], list[dict[str, Any]]] | None] = ContextVar(
+    "message_cache", default=None
+)
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+@contextmanager
+def message_cache() -> Iterator[None]:
+    """Normalise each distinct message text once while the block runs (one import)."""
+    token = _CACHE.set({})
+    try:
+        yield
+    finally:
+        _CACHE.reset(token)
+
+
+def _from_cache(
+    text: str, default_role: str, cache: dict[tuple[str, bytes], list[dict[str, Any]]]
+) -> list[dict[str, Any]] | None:
+    """The messages of a JSON array of objects, else None (the general path decides)."""
+    if not text.lstrip().startswith("["):
+        return None
+    try:
+        items = [bytes(item) for item in _ITEMS.decode(text)]
+    except msgspec.DecodeError:
+        return None
+    if not all(item.startswith(b"{") for item in items):
+        return None  # strings, pairs and nested lists take the general path
+    out: list[dict[str, Any]] = []
+    for item in items:
+        key = (default_role, item)
+        messages = cache.get(key)
+        if messages is None:
+            try:
+                value = loads(item)
+            except ValueError:
+                return None
+            messages = cache[key] = normalise_message(value, default_role)
+        out.extend(messages)
     return out
 
 
@@ -245,9 +301,9 @@ def system_message(instructions: Any) -> dict[str, Any] | None:
 def tool_definition(raw: Any) -> dict[str, Any] | None:
     """`{"name", "description", "parameters"}` from an OpenAI, GenAI or Anthropic tool schema."""
     raw = parse_json_container(raw)
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         return None
-    body = raw["function"] if isinstance(raw.get("function"), Mapping) else raw
+    body = raw["function"] if isinstance(raw.get("function"), dict) else raw
     name = body.get("name")
     if not name:
         return None

@@ -17,9 +17,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
+from ..jsonio import loads
 from ..records import TraceBundle
 from .attrs import attributes, otlp_field
 from .bundle import build_bundle
+from .messages import message_cache
 from .raw import RawEvent, RawSpan
 
 _STATUS = {
@@ -41,6 +43,8 @@ _SPAN_KINDS = (
     "SPAN_KIND_PRODUCER",
     "SPAN_KIND_CONSUMER",
 )
+_HEX = {size: re.compile(f"[0-9a-fA-F]{{{size * 2}}}") for size in (8, 16)}
+_NANOS = re.compile(r"[0-9]{1,20}")
 _OTHER_SIGNALS = {
     "resourceLogs": "logs",
     "resourceMetrics": "metrics",
@@ -60,7 +64,7 @@ def _text(data: str | bytes) -> str:
 def _loads(text: str, where: str = "") -> Any:
     """`json.loads`, turning its non-syntax failures into `InvalidInput`; syntax errors pass."""
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError:
         raise
     except RecursionError:
@@ -109,7 +113,7 @@ def _id(value: Any, size: int, where: str, name: str) -> str | None:
     if not isinstance(value, str):
         raise InvalidInput(f"{where}: {name} must be a string, got {type(value).__name__}")
     text = value.strip()
-    if re.fullmatch(rf"[0-9a-fA-F]{{{size * 2}}}", text):
+    if _HEX[size].fullmatch(text):
         return text.lower()
     try:
         raw = base64.b64decode(text, validate=True)
@@ -125,7 +129,7 @@ def _nanos(value: Any, where: str, name: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,20}", value.strip()):
+    if isinstance(value, str) and _NANOS.fullmatch(value.strip()):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -258,4 +262,5 @@ def parse_otlp(data: str | bytes) -> list[TraceBundle]:
     traces: dict[str, dict[str, RawSpan]] = {}
     for span in read_spans(data):
         traces.setdefault(span.trace_id, {})[span.span_id] = span
-    return [build_bundle(trace_id, list(spans.values())) for trace_id, spans in traces.items()]
+    with message_cache():
+        return [build_bundle(trace_id, list(spans.values())) for trace_id, spans in traces.items()]
