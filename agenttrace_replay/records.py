@@ -7,6 +7,7 @@ JSON-compatible Python values in the normalised shapes of docs/messages.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,8 +65,30 @@ class SpanRecord:
 
 @dataclass
 class TraceBundle:
-    """One trace with its agents and spans, as an importer yields it."""
+    """One trace with its agents and spans, as an importer yields it.
+
+    An importer may leave the costly part, the spans' `input` and `output` and the agents'
+    `config`, to be worked out while the spans are being written (`pending`). Everything
+    else, and everything that is validated, is there from the start.
+    """
 
     trace: TraceRecord
     agents: list[AgentRecord] = field(default_factory=list)
     spans: list[SpanRecord] = field(default_factory=list)
+    pending: Callable[[], Iterator[SpanRecord]] | None = field(default=None, repr=False, compare=False)
+
+    def completing(self) -> Iterator[SpanRecord]:
+        """Each span as soon as it is complete; once this is exhausted the whole bundle is.
+
+        Consumed once: a bundle whose completion was abandoned half-way stays incomplete.
+        """
+        if self.pending is None:
+            yield from self.spans
+            return
+        finish, self.pending = self.pending, None
+        yield from finish()
+
+    def complete(self) -> "TraceBundle":
+        for _ in self.completing():
+            pass
+        return self

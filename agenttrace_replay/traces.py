@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -55,8 +56,12 @@ class ImportResult:
         }
 
 
-def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
-    """Bundles from the text of an OTLP/JSON, OTLP JSON Lines or native export file."""
+def parse_text(text: str, source: str = "<input>", *, pending: bool = False) -> list[TraceBundle]:
+    """Bundles from the text of an OTLP/JSON, OTLP JSON Lines or native export file.
+
+    Every check is made here. With `pending`, OTLP spans' input and output are worked out
+    later, while `import_bundles` writes them, so that work overlaps the database's.
+    """
     head = text.lstrip()[:200]
     if not head:
         raise InvalidInput(f"{source}: the file is empty.", "Give an OTLP/JSON or agenttrace-replay export file.")
@@ -79,7 +84,7 @@ def parse_text(text: str, source: str = "<input>") -> list[TraceBundle]:
         else:
             from agenttrace_replay.importers.otlp import parse_otlp
 
-            bundles = parse_otlp(text)
+            bundles = parse_otlp(text, pending=pending)
     except InvalidInput as exc:
         message = exc.message if exc.message.endswith((".", "!", "?")) else exc.message + "."
         raise InvalidInput(f"{source}: {message}", exc.hint or "Nothing was imported from it.") from exc
@@ -193,17 +198,53 @@ async def _write_bundle(conn: Any, db: Database, bundle: TraceBundle, result: Im
     if inserted is None:  # already there: importing again changes nothing
         result.skipped.append(t.trace_id)
         return
-    if bundle.agents:
+    if bundle.spans:
+        await _copy_spans(conn, db, bundle)
+    if bundle.agents:  # after the spans: a pending bundle's agent config comes from their payloads
         await conn.copy_records_to_table(
             "agents", schema_name=db.schema, columns=AGENT_COLUMNS,
             records=[(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents],
         )
-    if bundle.spans:
-        await conn.copy_records_to_table(
-            "spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=[_span_row(s) for s in bundle.spans],
-        )
     result.imported.append(t.trace_id)
     result.spans += len(bundle.spans)
+
+
+async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle) -> None:
+    """COPY the spans in batches, each sent while the next one is being worked out.
+
+    PostgreSQL stores a binary COPY's rows only when 1,000 are buffered or the COPY ends, so
+    one COPY of a pending bundle would leave the server idle until the last span is ready.
+    Batches overlap the two: a batch goes out as soon as the server has finished the one
+    before, and grows while it is busy. All of it is one transaction, as before.
+    """
+
+    async def copy(rows: list[tuple[Any, ...]]) -> None:
+        await conn.copy_records_to_table("spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=rows)
+
+    copying: asyncio.Task[None] | None = None
+    batch: list[tuple[Any, ...]] = []
+    try:
+        for span in bundle.completing():
+            batch.append(_span_row(span))
+            if len(batch) % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the event loop sends what the socket has not taken yet
+                if copying is None or copying.done():
+                    if copying is not None:
+                        copying.result()  # the server's error, if it refused a row
+                    if len(batch) >= _MIN_BATCH:
+                        copying, batch = asyncio.create_task(copy(batch)), []
+        if copying is not None:
+            await copying
+        if batch:
+            await copy(batch)
+    except BaseException:
+        if copying is not None:  # never leave a COPY running on the connection
+            await asyncio.gather(copying, return_exceptions=True)
+        raise
+
+
+_YIELD_EVERY = 16
+_MIN_BATCH = 64
 
 
 def _span_row(s: SpanRecord) -> tuple[Any, ...]:

@@ -91,7 +91,7 @@ def import_(
         for name in files:
             if progress:
                 progress.update(reading, description=f"reading {escape(name)}")
-            parsed.append((name, traces.parse_text(read_source(name), name)))
+            parsed.append((name, traces.parse_text(read_source(name), name, pending=True)))
             if progress:
                 progress.advance(reading)
         return parsed

@@ -7,13 +7,14 @@ endpoints and the trace's totals and status.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
 from . import conventions as conv
 from .attrs import unique
+from .messages import message_cache
 from .payloads import handoff_agents, span_payloads
 from .raw import RawSpan
 
@@ -101,12 +102,12 @@ def _agents(
     return span_agent, introduced
 
 
-def _span_record(raw: RawSpan, parent_id: str | None) -> SpanRecord:
+def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None) -> SpanRecord:
+    """Everything about the span but its input and output (`_complete` adds those)."""
     attrs = raw.attributes
     kind = conv.span_kind(attrs, raw.name)
     status, error = conv.span_status(raw)
     tokens_in, tokens_out = conv.span_tokens(attrs)
-    span_input, span_output = span_payloads(raw, kind)
     attributes = dict(attrs)
     if raw.parent_span_id and parent_id is None:
         attributes["otel.missing_parent_span_id"] = raw.parent_span_id
@@ -124,6 +125,7 @@ def _span_record(raw: RawSpan, parent_id: str | None) -> SpanRecord:
         trace_id=raw.trace_id,
         name=raw.name,
         parent_span_id=parent_id,
+        agent_id=agent_id,
         kind=kind,
         start_time=to_datetime(raw.start_ns),
         end_time=to_datetime(raw.end_ns),
@@ -132,56 +134,56 @@ def _span_record(raw: RawSpan, parent_id: str | None) -> SpanRecord:
         input_tokens=tokens_in,
         output_tokens=tokens_out,
         cost_usd=conv.span_cost(attrs),
-        input=span_input,
-        output=span_output,
         error=error,
         attributes=attributes,
     )
 
 
-def _fill_tool_arguments(records: list[SpanRecord]) -> None:
-    """Give a tool span the structured arguments of the LLM tool call it answers.
+def _requested_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
+    """Note the arguments of each tool call an LLM span asked for (the first ask wins)."""
+    if record.kind == "llm_call" and isinstance(record.output, dict):
+        for message in record.output.get("messages", []):
+            for call in message.get("tool_calls", []):
+                if call.get("id") and "arguments" in call:
+                    requested.setdefault(call["id"], call["arguments"])
 
-    Some instrumentations record only the tool's raw input string (LangChain records
-    `Paris`, not `{"city": "Paris"}`); the model's tool call with the same id has the object.
+
+def _lacks_arguments(record: SpanRecord) -> bool:
+    """A tool span recorded with only the tool's raw input string, not its arguments object.
+
+    Some instrumentations record `Paris`, not `{"city": "Paris"}` (LangChain does); the
+    model's tool call with the same id has the object.
     """
-    requested: dict[str, Any] = {}
-    for record in records:
-        if record.kind == "llm_call" and isinstance(record.output, dict):
-            for message in record.output.get("messages", []):
-                for call in message.get("tool_calls", []):
-                    if call.get("id") and "arguments" in call:
-                        requested.setdefault(call["id"], call["arguments"])
-    for record in records:
-        if record.kind != "tool_call" or not isinstance(record.input, dict):
-            continue
-        call_id = record.input.get("call_id")
-        if call_id in requested and not isinstance(record.input.get("arguments"), dict):
-            record.input["arguments"] = requested[call_id]
+    return (
+        record.kind == "tool_call"
+        and isinstance(record.input, dict)
+        and record.input.get("call_id") is not None
+        and not isinstance(record.input.get("arguments"), dict)
+    )
 
 
-def _fill_handoffs(
-    records: list[SpanRecord], parent: dict[str, str | None], agents: dict[str, AgentRecord]
+def _fill_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
+    call_id = record.input["call_id"]
+    if call_id in requested:
+        record.input["arguments"] = requested[call_id]
+
+
+def _fill_handoff(
+    record: SpanRecord, records: list[SpanRecord], parent: dict[str, str | None], names: dict[str, str]
 ) -> None:
-    names = {agent_id: agent.name for agent_id, agent in agents.items()}
-    for record in records:
-        if record.kind != "handoff":
-            continue
-        source, target = handoff_agents(record.attributes, record.name)
-        source = source or names.get(record.agent_id or "")
-        if target is None:
-            for other in records:  # the first agent that starts under the handoff
-                if other.agent_id and other.agent_id != record.agent_id and _under(
-                    other.span_id, record.span_id, parent
-                ):
-                    target = names.get(other.agent_id)
-                    break
-        recorded = record.input if isinstance(record.input, dict) else {}
-        record.input = {
-            **({"from_agent": source} if source else {}),
-            **({"to_agent": target} if target else {}),
-            **recorded,
-        } or None
+    source, target = handoff_agents(record.attributes, record.name)
+    source = source or names.get(record.agent_id or "")
+    if target is None:
+        for other in records:  # the first agent that starts under the handoff
+            if other.agent_id and other.agent_id != record.agent_id and _under(other.span_id, record.span_id, parent):
+                target = names.get(other.agent_id)
+                break
+    recorded = record.input if isinstance(record.input, dict) else {}
+    record.input = {
+        **({"from_agent": source} if source else {}),
+        **({"to_agent": target} if target else {}),
+        **recorded,
+    } or None
 
 
 def _under(span_id: str, ancestor: str, parent: dict[str, str | None]) -> bool:
@@ -199,10 +201,10 @@ def _agent_records(
     records: list[SpanRecord],
     raws: dict[str, RawSpan],
 ) -> dict[str, AgentRecord]:
-    by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
+    """The agents, their config left to `_agent_config` (it needs the spans' payloads)."""
     agents: dict[str, AgentRecord] = {}
     for agent_id, identity in introduced.items():
-        own = [r for r in by_time if r.agent_id == agent_id]
+        own = [r for r in _by_time(records) if r.agent_id == agent_id]
         llm = [r for r in own if r.kind == "llm_call"]
         framework = identity.framework
         if framework is None and any(conv.is_langgraph_node(r.attributes) for r in own):
@@ -210,9 +212,32 @@ def _agent_records(
         if framework is None:
             scopes = (conv.framework_from_scope(raws[r.span_id].scope_name) for r in own)
             framework = next((f for f in scopes if f), None)
+        agents[agent_id] = AgentRecord(
+            agent_id=agent_id,
+            trace_id=trace_id,
+            name=identity.name,
+            role=identity.role,
+            model=next((r.model for r in llm + own if r.model), None),
+            framework=framework,
+        )
+    return agents
+
+
+def _by_time(records: list[SpanRecord]) -> list[SpanRecord]:
+    return sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
+
+
+def _agent_config(
+    agents: dict[str, AgentRecord], introduced: dict[str, conv.AgentIdentity], records: list[SpanRecord]
+) -> None:
+    """Each agent's system instructions and tools, from its spans' (complete) payloads."""
+    by_time = _by_time(records)
+    for agent_id, agent in agents.items():
         tools: list[str] = []
         system: str | None = None
-        for record in own:
+        for record in by_time:
+            if record.agent_id != agent_id:
+                continue
             if record.kind == "tool_call" and isinstance(record.input, dict):
                 tools.append(record.input.get("name"))
             if record.kind == "llm_call" and isinstance(record.input, dict):
@@ -225,17 +250,8 @@ def _agent_records(
             config["system_instructions"] = system
         if tools := unique(tools):
             config["tools"] = tools
-        config.update(identity.config)
-        agents[agent_id] = AgentRecord(
-            agent_id=agent_id,
-            trace_id=trace_id,
-            name=identity.name,
-            role=identity.role,
-            model=next((r.model for r in llm + own if r.model), None),
-            framework=framework,
-            config=config,
-        )
-    return agents
+        config.update(introduced[agent_id].config)
+        agent.config = config
 
 
 def _leaf_sum(records: list[SpanRecord], parent: dict[str, str | None], value: Any) -> Any:
@@ -261,17 +277,16 @@ def _tokens(record: SpanRecord) -> int | None:
 
 
 def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
+    """The trace's bundle, with the spans' payloads pending (see `TraceBundle.pending`).
+
+    Everything the database validates is worked out here; the payloads, most of the work
+    on a trace with message content, are computed by `_complete` while the spans are written.
+    """
     ordered, parent = _tree_order(spans)
     span_agent, introduced = _agents(ordered, parent)
-    records = []
-    for raw in ordered:
-        record = _span_record(raw, parent[raw.span_id])
-        record.agent_id = span_agent[raw.span_id]
-        records.append(record)
+    records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id]) for raw in ordered]
     raws = {s.span_id: s for s in ordered}
     agents = _agent_records(trace_id, introduced, records, raws)
-    _fill_tool_arguments(records)
-    _fill_handoffs(records, parent, agents)
 
     root = records[0]
     starts = [r.start_time for r in records if r.start_time is not None]
@@ -303,4 +318,41 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
         total_latency_ms=(end - start).total_seconds() * 1000 if start and end else None,
         agent_count=len(agents),
     )
-    return TraceBundle(trace=trace, agents=list(agents.values()), spans=records)
+    bundle = TraceBundle(trace=trace, agents=list(agents.values()), spans=records)
+    bundle.pending = lambda: _complete(ordered, records, parent, agents, introduced)
+    return bundle
+
+
+def _complete(
+    ordered: list[RawSpan],
+    records: list[SpanRecord],
+    parent: dict[str, str | None],
+    agents: dict[str, AgentRecord],
+    introduced: dict[str, conv.AgentIdentity],
+) -> Iterator[SpanRecord]:
+    """Fill in each span's input and output, yielding it when it is final; then the agents' config.
+
+    A tool span that still needs the arguments of an LLM tool call not seen yet waits for
+    the end, so every span is yielded exactly once and with what `build_bundle` promised.
+    """
+    names = {agent_id: agent.name for agent_id, agent in agents.items()}
+    requested: dict[str, Any] = {}
+    waiting: list[SpanRecord] = []
+    cache: dict[Any, Any] = {}
+    for raw, record in zip(ordered, records):
+        with message_cache(cache):
+            record.input, record.output = span_payloads(raw, record.kind)
+        if record.kind == "llm_call":
+            _requested_arguments(record, requested)
+        elif record.kind == "handoff":
+            _fill_handoff(record, records, parent, names)
+        elif _lacks_arguments(record):
+            if record.input["call_id"] not in requested:
+                waiting.append(record)
+                continue
+            _fill_arguments(record, requested)
+        yield record
+    for record in waiting:
+        _fill_arguments(record, requested)
+        yield record
+    _agent_config(agents, introduced, records)

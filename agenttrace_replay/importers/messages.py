@@ -240,9 +240,10 @@ _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 @contextmanager
-def message_cache() -> Iterator[None]:
-    """Normalise each distinct message text once while the block runs (one import)."""
-    token = _CACHE.set({})
+def message_cache(cache: dict[Any, Any] | None = None) -> Iterator[None]:
+    """Normalise each distinct message text once while the block runs (`cache` may be kept
+    between blocks, for one trace)."""
+    token = _CACHE.set({} if cache is None else cache)
     try:
         yield
     finally:

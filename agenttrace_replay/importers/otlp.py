@@ -21,7 +21,6 @@ from ..jsonio import loads
 from ..records import TraceBundle
 from .attrs import attributes, otlp_field
 from .bundle import build_bundle
-from .messages import message_cache
 from .raw import RawEvent, RawSpan
 
 _STATUS = {
@@ -254,13 +253,15 @@ def read_spans(data: str | bytes) -> list[RawSpan]:
     return spans
 
 
-def parse_otlp(data: str | bytes) -> list[TraceBundle]:
+def parse_otlp(data: str | bytes, *, pending: bool = False) -> list[TraceBundle]:
     """One `TraceBundle` per trace id in an OTLP/JSON export, in order of first appearance.
 
     A span exported twice (the same trace and span id) is taken once, its last copy winning.
+    With `pending`, the spans' payloads are left to be computed while they are written
+    (`TraceBundle.pending`); any error in the file is still found here.
     """
     traces: dict[str, dict[str, RawSpan]] = {}
     for span in read_spans(data):
         traces.setdefault(span.trace_id, {})[span.span_id] = span
-    with message_cache():
-        return [build_bundle(trace_id, list(spans.values())) for trace_id, spans in traces.items()]
+    bundles = [build_bundle(trace_id, list(spans.values())) for trace_id, spans in traces.items()]
+    return bundles if pending else [bundle.complete() for bundle in bundles]
