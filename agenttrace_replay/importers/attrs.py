@@ -87,7 +87,10 @@ def as_text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _DISPLAY.encode(value)
+
+
+_DISPLAY = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))  # one encoder, not one per call
 
 
 def indexed(attrs: Attrs, prefix: str) -> list[dict[str, Any]]:
@@ -148,7 +151,18 @@ def any_value(value: Any) -> Any:
         return value  # a writer that put plain JSON values: take them as they are
     if not value:
         return None
-    if "stringValue" in value:  # by far the most common: skip the general search
+    if len(value) == 1:  # the usual case, one typed field: skip the general search
+        ((field, found),) = value.items()
+        if found is not None:
+            if field == "stringValue":
+                return str(found)
+            if field == "intValue":
+                return _int_value(found)
+            if field == "doubleValue":
+                return _double_value(found)
+            if field == "boolValue":
+                return bool(found)
+    elif "stringValue" in value:
         found = value["stringValue"]
         if found is not None:
             return str(found)
@@ -171,10 +185,13 @@ def any_value(value: Any) -> Any:
     return dict(value)
 
 
+_INT64 = re.compile(r"-?[0-9]{1,20}")
+
+
 def _int_value(value: Any) -> Any:
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value.strip()):
+    if isinstance(value, str) and _INT64.fullmatch(value.strip()):
         return int(value)
     return value  # not an int64: keep what was written
 

@@ -139,6 +139,8 @@ def _response_text(body: Any) -> str | None:
 
 def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, Any]]:
     """One recorded message as normalised messages (a multi-result tool message splits)."""
+    if type(raw) is dict and (fast := _genai_parts_message(raw)) is not None:
+        return fast
     if isinstance(raw, str):
         return [{"role": default_role, "content": raw}]
     if not isinstance(raw, dict):
@@ -184,6 +186,70 @@ def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, An
         )
     if role != "tool" and (text is not None or calls or not responses):
         out.append(_message(role, text, tool_calls=calls or None))
+    return out
+
+
+_PLAIN_ROLES = frozenset(("user", "assistant", "system", "tool"))
+_MESSAGE_FIELDS = frozenset(("role", "parts", "finish_reason"))
+_CALL_FIELDS = frozenset(("type", "id", "name", "arguments"))
+_RESPONSE_FIELDS = frozenset(("type", "id", "response"))
+
+
+def _genai_parts_message(raw: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`normalise_message` of the GenAI conventions' own message shape, quickly.
+
+    Only for exactly that shape: a role that is already normal, and text, tool_call and
+    tool_call_response parts with no other fields. Anything else returns None and takes
+    the general path, which gives the same result for this shape (a test holds them equal).
+    """
+    role = raw.get("role")
+    parts = raw.get("parts")
+    if role not in _PLAIN_ROLES or type(parts) is not list or not _MESSAGE_FIELDS.issuperset(raw):
+        return None
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    responses: list[tuple[Any, Any]] = []
+    for part in parts:
+        if type(part) is not dict:
+            return None
+        kind = part.get("type")
+        if kind == "text":
+            content = part.get("content")
+            if type(content) is not str or len(part) != 2:
+                return None
+            texts.append(content)
+        elif kind == "tool_call":
+            name = part.get("name")
+            if type(name) is not str or not name or not _CALL_FIELDS.issuperset(part):
+                return None
+            call: dict[str, Any] = {"id": part["id"]} if part.get("id") else {}
+            call["name"] = name
+            if (arguments := parse_json_container(part.get("arguments"))) is not None:
+                call["arguments"] = arguments
+            calls.append(call)
+        elif kind == "tool_call_response":
+            if not _RESPONSE_FIELDS.issuperset(part):
+                return None
+            responses.append((part.get("id") or None, part.get("response")))
+        else:
+            return None
+    if role == "tool" and not responses:
+        return [{"role": "tool", "content": "\n".join(texts) if texts else None}]
+    out = []
+    for call_id, body in responses:
+        message = {"role": "tool", "content": _response_text(body)}
+        if call_id is not None:
+            message["tool_call_id"] = call_id
+        out.append(message)
+    if role != "tool":
+        text = "\n".join(texts) if texts else None
+        if text == "" and calls:
+            text = None
+        if text is not None or calls or not responses:
+            message = {"role": role, "content": text}
+            if calls:
+                message["tool_calls"] = calls
+            out.append(message)
     return out
 
 
@@ -257,16 +323,16 @@ def _from_cache(
     if not text.lstrip().startswith("["):
         return None
     try:
-        items = [bytes(item) for item in _ITEMS.decode(text)]
+        items = _ITEMS.decode(text)
     except msgspec.DecodeError:
         return None
-    if not all(item.startswith(b"{") for item in items):
-        return None  # strings, pairs and nested lists take the general path
     out: list[dict[str, Any]] = []
-    for item in items:
-        key = (default_role, item)
+    for raw in items:
+        key = (default_role, item := bytes(raw))
         messages = cache.get(key)
         if messages is None:
+            if not item.startswith(b"{"):
+                return None  # strings, pairs and nested lists take the general path
             try:
                 value = loads(item)
             except ValueError:

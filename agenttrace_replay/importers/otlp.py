@@ -21,6 +21,7 @@ from ..jsonio import loads
 from ..records import TraceBundle
 from .attrs import attributes, otlp_field
 from .bundle import build_bundle
+from .otlp_typed import read_canonical
 from .raw import RawEvent, RawSpan
 
 _STATUS = {
@@ -107,6 +108,8 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
 
 def _id(value: Any, size: int, where: str, name: str) -> str | None:
     """A trace or span id as lowercase hex; base64 ids (protobuf's JSON mapping) are converted."""
+    if type(value) is str and len(value) == 2 * size and _HEX[size].fullmatch(value):
+        return value.lower()  # the usual case
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -128,6 +131,8 @@ def _nanos(value: Any, where: str, name: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= 20:
+        return int(value)  # the usual case
     if isinstance(value, str) and _NANOS.fullmatch(value.strip()):
         return int(value)
     if isinstance(value, float) and value.is_integer():
@@ -140,7 +145,7 @@ def _status(span: Mapping[str, Any], where: str) -> tuple[str, str | None]:
     if not isinstance(status, dict):
         raise InvalidInput(f"{where}: status must be an object")
     code = status.get("code", 0)
-    if code not in _STATUS:
+    if not isinstance(code, int | str) or code not in _STATUS:
         raise InvalidInput(f"{where}: unknown status code {code!r}")
     return _STATUS[code], status.get("message") or None
 
@@ -243,8 +248,16 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
 
 def read_spans(data: str | bytes) -> list[RawSpan]:
     """Every span in an OTLP/JSON document or JSON Lines file, in file order."""
+    text = _text(data)
+    fast = read_canonical(text)
+    return fast if fast is not None else read_spans_general(text)
+
+
+def read_spans_general(text: str) -> list[RawSpan]:
+    """`read_spans` for any accepted form (snake_case, base64 ids, arrays of requests, ...),
+    with the error messages; `otlp_typed` takes the canonical form faster."""
     spans: list[RawSpan] = []
-    for where, document in _documents(_text(data)):
+    for where, document in _documents(text):
         if isinstance(document, list) and not where:  # a JSON array of requests
             for index, request in enumerate(document):
                 spans.extend(read_request(request, f"item {index}: "))

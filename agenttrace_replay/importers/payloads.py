@@ -163,7 +163,8 @@ def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
     definitions = parse_json_container(attrs.get("gen_ai.tool.definitions"))
     if isinstance(definitions, list):
         candidates.extend(definitions)
-    for group in indexed(attrs, "llm.tools"):
+    openinference = any(key.startswith("llm.") for key in attrs)
+    for group in indexed(attrs, "llm.tools") if openinference else ():
         schema = group.get("tool.json_schema")
         if schema is None:
             schema = {
@@ -172,7 +173,7 @@ def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
                 "parameters": group.get("tool.parameters"),
             }
         candidates.append(schema)
-    for group in indexed(attrs, "llm.request.functions"):
+    for group in indexed(attrs, "llm.request.functions") if openinference else ():
         candidates.append(group)
     if not candidates:
         invocation = parse_json_container(attrs.get("llm.invocation_parameters"))
