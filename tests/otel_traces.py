@@ -467,3 +467,13 @@ def langgraph_trace(question: str = "What is the weather in Paris?") -> str:
         finally:
             instrumentor.uninstrument()
         return otlp_json(exporter.get_finished_spans())
+
+
+def sdk_documents() -> dict[str, str]:
+    """One OTLP/JSON document per convention family, all written by the OpenTelemetry SDK."""
+    return {
+        "genai": genai_multi_agent_trace(),
+        "legacy": genai_legacy_trace(),
+        "openinference": openinference_trace(),
+        "langgraph": langgraph_trace("What is the weather in Lisbon?"),
+    }

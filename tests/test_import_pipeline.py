@@ -76,10 +76,7 @@ def agent_run(steps: int, *, tool_first: bool = False, bad_step: int | None = No
 
 def documents() -> dict[str, str]:
     return {
-        "genai": otel_traces.genai_multi_agent_trace(),
-        "legacy": otel_traces.genai_legacy_trace(),
-        "openinference": otel_traces.openinference_trace(),
-        "langgraph": otel_traces.langgraph_trace("What is the weather in Lisbon?"),
+        **otel_traces.sdk_documents(),
         "agent_run": agent_run(40),
         "tool_first": agent_run(40, tool_first=True),
     }

@@ -21,18 +21,9 @@ from agenttrace_replay.importers.otlp import read_spans, read_spans_general
 from agenttrace_replay.importers.otlp_typed import read_canonical
 
 
-def sdk_documents() -> dict[str, str]:
-    return {
-        "genai": otel_traces.genai_multi_agent_trace(),
-        "legacy": otel_traces.genai_legacy_trace(),
-        "openinference": otel_traces.openinference_trace(),
-        "langgraph": otel_traces.langgraph_trace("What is the weather in Lisbon?"),
-    }
-
-
-@pytest.mark.parametrize("name", sorted(sdk_documents()))
+@pytest.mark.parametrize("name", sorted(otel_traces.sdk_documents()))
 def test_sdk_traces_take_the_fast_path_and_read_the_same(name: str) -> None:
-    document = sdk_documents()[name]
+    document = otel_traces.sdk_documents()[name]
     fast = read_canonical(document)
     assert fast is not None  # what the SDK writes is canonical
     assert fast == read_spans_general(document)
