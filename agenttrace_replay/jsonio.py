@@ -48,9 +48,8 @@ def loads(data: str | bytes) -> Any:
     return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
 
 
-def dumps_bytes(value: Any) -> bytes:
-    """Compact UTF-8 JSON. Non-finite floats are written as null (JSON has no form for them)."""
-    return _encoder.encode(value)
+# Compact UTF-8 JSON of a value. Non-finite floats are written as null (JSON has no form for them).
+dumps_bytes = _encoder.encode
 
 
 def dumps(value: Any) -> str:

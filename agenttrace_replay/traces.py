@@ -98,16 +98,19 @@ _INT64 = 2**63 - 1
 _TEXT = (str, type(None))
 
 
-def _check_types(record: Any, where: str, rules: dict[str, tuple[Any, ...]]) -> None:
+def _check_types(record: Any, where: Callable[[], str], rules: dict[str, tuple[Any, ...]]) -> None:
     """Each field has one of its allowed types (``int`` never accepts a bool) and fits its column."""
     for name, allowed in rules.items():
         value = getattr(record, name)
+        kind = type(value)
+        if kind in allowed and kind is not int:  # the usual case: exactly an allowed type
+            continue
         ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
         if ok and isinstance(value, int) and not isinstance(value, bool):
             ok = abs(value) <= (_INT64 if name == "total_tokens" else _INT32)
         if not ok:
             kinds = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-            raise InvalidInput(f"{where}: {name} must be {kinds} (in range), found {value!r:.60}.")
+            raise InvalidInput(f"{where()}: {name} must be {kinds} (in range), found {value!r:.60}.")
 
 
 def validate_bundle(bundle: TraceBundle, source: str) -> None:
@@ -116,13 +119,13 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
     if not isinstance(trace.trace_id, str) or not trace.trace_id:
         raise InvalidInput(f"{source}: a trace has no text trace_id (found {trace.trace_id!r:.60}).")
     where = f"{source}: trace {trace.trace_id}"
-    _check_types(trace, where, _TRACE_TYPES)
+    _check_types(trace, lambda: where, _TRACE_TYPES)
     for agent in bundle.agents:
-        _check_types(agent, f"{where}: agent {agent.agent_id!r:.60}", _AGENT_TYPES)
+        _check_types(agent, lambda: f"{where}: agent {agent.agent_id!r:.60}", _AGENT_TYPES)
         if agent.trace_id != trace.trace_id:
             raise InvalidInput(f"{where}: agent {agent.agent_id} names another trace ({agent.trace_id!r:.60}).")
     for span in bundle.spans:
-        _check_types(span, f"{where}: span {span.span_id!r:.60}", _SPAN_TYPES)
+        _check_types(span, lambda: f"{where}: span {span.span_id!r:.60}", _SPAN_TYPES)
         if span.trace_id != trace.trace_id:
             raise InvalidInput(f"{where}: span {span.span_id} names another trace ({span.trace_id!r:.60}).")
     if trace.status not in TRACE_STATUSES:

@@ -125,6 +125,10 @@ def test_the_message_cache_changes_no_result() -> None:
         again = [msg.normalise_messages(text, role) for text, role in reversed(calls)][::-1]  # now cached
     assert first == expected and again == expected
     assert cache  # it was used
+    instructions = [t for t in texts if '"type": "text"' in t] + ["plain words", '"quoted"', "", '{"a": 1}']
+    plain = [msg.system_message(text) for text in instructions]
+    with msg.message_cache(cache):
+        assert [msg.system_message(text) for text in instructions * 2] == plain * 2
 
 
 def test_a_message_is_normalised_once_per_trace() -> None:

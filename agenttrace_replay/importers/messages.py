@@ -299,7 +299,8 @@ def normalise_messages(raw: Any, default_role: str = "user") -> list[dict[str, A
 # many times over. Within one import (`message_cache()`), a JSON array of message objects is
 # split into the raw text of each message, and each distinct text is normalised once. The
 # result is exact: equal text decodes to equal values, and normalising is a pure function.
-_CACHE: ContextVar[dict[tuple[str, bytes], list[dict[str, Any]]] | None] = ContextVar(
+# System instructions, the same text on every model call of an agent, are kept there too.
+_CACHE: ContextVar[dict[tuple[str, Any], Any] | None] = ContextVar(
     "message_cache", default=None
 )
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
@@ -317,7 +318,7 @@ def message_cache(cache: dict[Any, Any] | None = None) -> Iterator[None]:
 
 
 def _from_cache(
-    text: str, default_role: str, cache: dict[tuple[str, bytes], list[dict[str, Any]]]
+    text: str, default_role: str, cache: dict[tuple[str, Any], Any]
 ) -> list[dict[str, Any]] | None:
     """The messages of a JSON array of objects, else None (the general path decides)."""
     if not text.lstrip().startswith("["):
@@ -354,6 +355,15 @@ def _is_pair(value: Any) -> bool:
 
 def system_message(instructions: Any) -> dict[str, Any] | None:
     """`gen_ai.system_instructions` (text or a list of parts) as a system message."""
+    if isinstance(instructions, str) and (cache := _CACHE.get()) is not None:
+        key = ("system", instructions)  # every model call of an agent sends the same instructions
+        if key not in cache:
+            cache[key] = _system_message(instructions)
+        return cache[key]
+    return _system_message(instructions)
+
+
+def _system_message(instructions: Any) -> dict[str, Any] | None:
     value = parse_json_container(instructions)
     if value is None or value == "":
         return None
