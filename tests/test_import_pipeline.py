@@ -231,3 +231,22 @@ async def test_an_error_while_completing_rolls_back_and_leaves_no_copy_running(d
     async with db.acquire() as conn:
         assert await conn.fetchval(f"SELECT count(*) FROM {db.schema}.spans") == 0
         assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_the_garbage_collector_is_back_on_after_an_import_even_a_failed_one(db: Database) -> None:
+    import gc
+
+    assert gc.isenabled()
+    await traces.import_bundles(db, traces.parse_text(agent_run(3), pending=True))
+    assert gc.isenabled()
+    with pytest.raises(InvalidInput):
+        await traces.import_bundles(db, traces.parse_text(agent_run(3, bad_step=1).replace(TRACE_ID, "f" * 32), pending=True))
+    with pytest.raises(InvalidInput):
+        traces.parse_text("{not json")
+    assert gc.isenabled()
+    gc.disable()  # a caller that runs with the collector off keeps it off
+    try:
+        traces.parse_text(agent_run(3))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,6 +5,7 @@ Binary format, so the same codec also serves COPY (``copy_records_to_table``).
 
 from __future__ import annotations
 
+import socket
 import weakref
 from typing import Any
 
@@ -42,7 +43,25 @@ async def init_connection(conn: Any) -> None:
     await conn.set_type_codec(
         "json", schema="pg_catalog", encoder=_dumps, decoder=loads, format="binary"
     )
+    _widen_send_buffer(conn)
     _prepared.add(_raw(conn))
+
+
+def _widen_send_buffer(conn: Any) -> None:
+    """Let the kernel hold a whole COPY batch on a local (Unix-socket) connection.
+
+    The default buffer is about 200 kB. An import computes the next spans while the server
+    stores the last ones; when the buffer is small, the server runs dry whenever Python is
+    busy and the two stop overlapping (measured: 13 ms of a 57 ms write). TCP connections
+    tune their own buffers and are left alone; the kernel caps the size at wmem_max.
+    """
+    transport = getattr(_raw(conn), "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family == socket.AF_UNIX:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
+        except OSError:
+            pass  # an unusual socket: the default buffer works, only slower
 
 
 async def ensure_codecs(conn: Any) -> None:
