@@ -20,11 +20,12 @@ An empty object changes nothing, also where the recorded value is a list. Severa
 from __future__ import annotations
 
 import copy
-import json
+import math
 from pathlib import Path
 from typing import Any
 
 from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.jsonio import loads
 
 
 def _index(key: Any, length: int, where: str) -> int | None:
@@ -102,10 +103,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def parse_value(text: str) -> Any:
-    """JSON when it parses (numbers, true, null, objects, lists, quoted strings), else the text."""
+    """JSON when it parses (numbers, true, null, objects, lists, quoted strings), else the text.
+
+    `NaN` and `Infinity` are not JSON: they stay text, as anything else that is not.
+    """
     try:
-        return json.loads(text)
-    except ValueError:
+        return loads(text)
+    except (ValueError, RecursionError):
         return text
 
 
@@ -140,8 +144,8 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"input file {path}: cannot read it: {exc}.") from None
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loads(text)
+    except (ValueError, RecursionError):
         import yaml
 
         try:
@@ -151,4 +155,17 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = "nothing (it is empty)" if data is None else type(data).__name__
         raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {kind}.")
+    if (where := _non_finite(data)) is not None:
+        raise InvalidInput(f"input file {path}: {where} is NaN or infinite, which JSON cannot hold.", "Give a number or a string.")
     return data
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first NaN or infinite number in a YAML-read value, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "the value"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if (found := _non_finite(item, f"{path}.{key}" if path else str(key))) is not None:
+            return found
+    return None

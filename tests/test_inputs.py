@@ -314,3 +314,17 @@ def test_a_file_must_hold_an_object(tmp_path: Path, text: str, kind: str) -> Non
     path.write_text(text)
     with pytest.raises(InvalidInput, match=f"must hold an object .*not {kind}"):
         read_input_file(path)
+
+
+def test_nan_and_infinity_are_text_on_the_command_line() -> None:
+    assert parse_assignments(["a=NaN", "b=-Infinity", "c=1e999", "d=1.5"]) == {
+        "a": "NaN", "b": "-Infinity", "c": "1e999", "d": 1.5}  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["score: .nan\n", "deep:\n  list: [1, .inf]\n"])
+def test_a_file_with_a_number_json_cannot_hold(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "patch.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match="NaN or infinite") as err:
+        read_input_file(path)
+    assert ("deep.list.1" if "deep" in text else "score") in str(err.value)
