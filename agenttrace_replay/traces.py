@@ -280,7 +280,7 @@ async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle) -> None:
         raise
 
 
-_YIELD_EVERY = 16
+_YIELD_EVERY = 32
 _MIN_BATCH = 64
 
 

@@ -340,7 +340,7 @@ def _complete(
     waiting: list[SpanRecord] = []
     cache: dict[Any, Any] = {}
     for raw, record in zip(ordered, records):
-        with message_cache(cache):
+        with message_cache(cache):  # set around each span: a generator must not hold it across a yield
             record.input, record.output = span_payloads(raw, record.kind)
         if record.kind == "llm_call":
             _requested_arguments(record, requested)

@@ -146,11 +146,13 @@ def metadata_of(attrs: Attrs) -> dict[str, Any]:
 
 
 def is_langgraph_node(attrs: Attrs) -> bool:
-    return "langgraph_node" in metadata_of(attrs)
+    return "metadata" in attrs and "langgraph_node" in metadata_of(attrs)
 
 
 def is_langgraph_graph(attrs: Attrs, name: str) -> bool:
     """A LangGraph graph run (not one of its nodes), as the LangChain instrumentation records it."""
+    if "metadata" not in attrs:  # most spans: no metadata to read
+        return name == "LangGraph"
     meta = metadata_of(attrs)
     if "langgraph_node" in meta:
         return False

@@ -9,8 +9,7 @@ LangChain's serialised messages. Unknown parts are kept, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -306,15 +305,20 @@ _CACHE: ContextVar[dict[tuple[str, Any], Any] | None] = ContextVar(
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-@contextmanager
-def message_cache(cache: dict[Any, Any] | None = None) -> Iterator[None]:
+class message_cache:  # noqa: N801 (used as a function: `with message_cache(cache):`)
     """Normalise each distinct message text once while the block runs (`cache` may be kept
-    between blocks, for one trace)."""
-    token = _CACHE.set({} if cache is None else cache)
-    try:
-        yield
-    finally:
-        _CACHE.reset(token)
+    between blocks, for one trace). A class, not a generator: it is entered once per span."""
+
+    __slots__ = ("cache", "token")
+
+    def __init__(self, cache: dict[Any, Any] | None = None) -> None:
+        self.cache = {} if cache is None else cache
+
+    def __enter__(self) -> None:
+        self.token = _CACHE.set(self.cache)
+
+    def __exit__(self, *exc: object) -> None:
+        _CACHE.reset(self.token)
 
 
 def _from_cache(
