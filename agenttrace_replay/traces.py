@@ -196,18 +196,25 @@ async def import_bundles(
     bundles: list[TraceBundle],
     *,
     replace: bool = False,
-    on_trace: Callable[[TraceBundle], None] | None = None,
+    on_spans: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Write the bundles in one transaction. Traces already present are skipped unless ``replace``."""
+    """Write the bundles in one transaction. Traces already present are skipped unless ``replace``.
+
+    ``on_spans(n)`` is called as spans are stored, a batch at a time (and with a skipped
+    trace's span count), so the calls add up to the bundles' spans: a progress bar's steps.
+    """
     result = ImportResult()
     with gc_paused():
-        await _import(db, bundles, replace, on_trace, result)
+        await _import(db, bundles, replace, on_spans or _ignore, result)
     return result
 
 
+def _ignore(_count: int) -> None:
+    pass
+
+
 async def _import(
-    db: Database, bundles: list[TraceBundle], replace: bool, on_trace: Callable[[TraceBundle], None] | None,
-    result: ImportResult,
+    db: Database, bundles: list[TraceBundle], replace: bool, on_spans: Callable[[int], None], result: ImportResult,
 ) -> None:
     async with db.transaction() as conn:
         if replace:
@@ -216,16 +223,16 @@ async def _import(
             result.replaced = [r[0] for r in deleted]
         for bundle in bundles:
             try:
-                await _write_bundle(conn, db, bundle, result)
+                await _write_bundle(conn, db, bundle, result, on_spans)
             except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, OverflowError, ValueError) as exc:
                 # a value validate_bundle let through (NaN in JSON, say): the transaction rolls back
                 reason = str(exc).splitlines()[0]
                 raise InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.") from exc
-            if on_trace:
-                on_trace(bundle)
 
 
-async def _write_bundle(conn: Any, db: Database, bundle: TraceBundle, result: ImportResult) -> None:
+async def _write_bundle(
+    conn: Any, db: Database, bundle: TraceBundle, result: ImportResult, on_spans: Callable[[int], None]
+) -> None:
     """One trace: its row, then its agents and spans by COPY (one round trip each, not one per row)."""
     t = bundle.trace
     inserted = await conn.fetchval(
@@ -234,9 +241,10 @@ async def _write_bundle(conn: Any, db: Database, bundle: TraceBundle, result: Im
     )
     if inserted is None:  # already there: importing again changes nothing
         result.skipped.append(t.trace_id)
+        on_spans(len(bundle.spans))
         return
     if bundle.spans:
-        await _copy_spans(conn, db, bundle)
+        await _copy_spans(conn, db, bundle, on_spans)
     if bundle.agents:  # after the spans: a pending bundle's agent config comes from their payloads
         await conn.copy_records_to_table(
             "agents", schema_name=db.schema, columns=AGENT_COLUMNS,
@@ -246,7 +254,7 @@ async def _write_bundle(conn: Any, db: Database, bundle: TraceBundle, result: Im
     result.spans += len(bundle.spans)
 
 
-async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle) -> None:
+async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Callable[[int], None]) -> None:
     """COPY the spans in batches, each sent while the next one is being worked out.
 
     PostgreSQL stores a binary COPY's rows only when 1,000 are buffered or the COPY ends, so
@@ -257,6 +265,7 @@ async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle) -> None:
 
     async def copy(rows: list[tuple[Any, ...]]) -> None:
         await conn.copy_records_to_table("spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=rows)
+        on_spans(len(rows))
 
     copying: asyncio.Task[None] | None = None
     batch: list[tuple[Any, ...]] = []

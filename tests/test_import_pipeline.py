@@ -190,8 +190,12 @@ def test_checks_are_made_before_anything_is_pending() -> None:
 
 async def test_a_streamed_import_stores_what_a_plain_one_does(db: Database) -> None:
     document = agent_run(150, tool_first=True)  # 301 spans: several COPY batches
-    result = await traces.import_bundles(db, traces.parse_text(document, pending=True))
-    assert result.spans == 301
+    steps: list[int] = []
+    result = await traces.import_bundles(db, traces.parse_text(document, pending=True), on_spans=steps.append)
+    assert result.spans == 301 and sum(steps) == 301 and len(steps) > 1  # progress moves batch by batch
+    skipped: list[int] = []
+    await traces.import_bundles(db, traces.parse_text(document, pending=True), on_spans=skipped.append)
+    assert skipped == [301]  # a trace already there counts as done
     streamed = await traces.export_traces(db, [TRACE_ID])
     await traces.delete_trace(db, TRACE_ID)
     await traces.import_bundles(db, traces.parse_text(document))

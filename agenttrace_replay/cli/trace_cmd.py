@@ -109,9 +109,9 @@ def import_(
             result = traces.ImportResult()
             task = progress.add_task("importing spans", total=total_spans) if progress else None
             for name, bundles in parsed:
-                on_trace = (lambda b: progress.advance(task, len(b.spans))) if progress else None
+                on_spans = (lambda count: progress.advance(task, count)) if progress else None
                 try:
-                    result.add(await traces.import_bundles(db, bundles, replace=replace, on_trace=on_trace))
+                    result.add(await traces.import_bundles(db, bundles, replace=replace, on_spans=on_spans))
                 except InvalidInput as exc:  # the database refused a value: this file is rolled back
                     earlier = f" The {len(result.imported)} trace(s) of the files before it were imported." if result.imported else ""
                     raise InvalidInput(f"{name}: {exc.message}", f"Nothing from this file was imported.{earlier}") from exc
