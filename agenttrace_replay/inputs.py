@@ -20,6 +20,7 @@ An empty object changes nothing, also where the recorded value is a list. Severa
 from __future__ import annotations
 
 import copy
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -145,13 +146,17 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
         raise InvalidInput(f"input file {path}: cannot read it: {exc}.") from None
     try:
         data = loads(text)
-    except (ValueError, RecursionError):
+    except json.JSONDecodeError:  # not JSON at all: YAML, then
         import yaml
 
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise InvalidInput(f"input file {path} is neither JSON nor YAML: {str(exc).splitlines()[0]}.") from None
+    except RecursionError:
+        raise InvalidInput(f"input file {path}: the JSON is nested too deeply to read.") from None
+    except ValueError as exc:  # JSON, but with NaN, Infinity or a number too large for a double
+        raise InvalidInput(f"input file {path}: {exc}.", "Give a number or a string there.") from None
     if not isinstance(data, dict):
         kind = "nothing (it is empty)" if data is None else type(data).__name__
         raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {kind}.")

@@ -42,7 +42,7 @@ def loads(data: str | bytes) -> Any:
     """A JSON document as Python values; `json.JSONDecodeError` or `ValueError` when it is not."""
     try:
         return _decoder.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
     # msgspec said no: let the standard library decide, and word the error, on the rare input
     return json.loads(data, parse_constant=_no_constant, parse_float=_finite)

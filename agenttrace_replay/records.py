@@ -80,13 +80,14 @@ class TraceBundle:
     def completing(self) -> Iterator[SpanRecord]:
         """Each span as soon as it is complete; once this is exhausted the whole bundle is.
 
-        Consumed once: a bundle whose completion was abandoned half-way stays incomplete.
+        A completion abandoned half-way (an error, a cancelled import) leaves `pending` set,
+        so a later `completing()` works everything out again from the start.
         """
         if self.pending is None:
             yield from self.spans
             return
-        finish, self.pending = self.pending, None
-        yield from finish()
+        yield from self.pending()
+        self.pending = None  # only now is every span complete
 
     def complete(self) -> "TraceBundle":
         for _ in self.completing():

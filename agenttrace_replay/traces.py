@@ -108,7 +108,9 @@ def gc_paused() -> Iterator[None]:
     An import allocates a few hundred thousand objects that all stay alive until it ends, so
     the collector would walk the whole decoded file again and again for nothing (the import
     makes no reference cycles); that cost 10 ms on the median import of the benchmark trace.
-    It is switched back on afterwards only if it was on before.
+    It is switched back on afterwards only if it was on before. The switch is process-wide:
+    a program that imports while other work runs in it gets no cyclic collection for that
+    long (reference counting still frees everything else).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -222,12 +224,22 @@ async def _import(
             deleted = await conn.fetch(db.q.delete_traces, trace_ids)
             result.replaced = [r[0] for r in deleted]
         for bundle in bundles:
-            try:
-                await _write_bundle(conn, db, bundle, result, on_spans)
-            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, OverflowError, ValueError) as exc:
-                # a value validate_bundle let through (NaN in JSON, say): the transaction rolls back
-                reason = str(exc).splitlines()[0]
-                raise InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.") from exc
+            await _write_bundle(conn, db, bundle, result, on_spans)
+
+
+# What a write raises for a value validate_bundle let through (a NUL character, say); the
+# transaction then rolls back. Only the database calls are wrapped: an error while working
+# out payloads is the importer's own and is reported as what it is.
+_REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, OverflowError, ValueError)
+
+
+@contextmanager
+def _refusal(bundle: TraceBundle) -> Iterator[None]:
+    try:
+        yield
+    except _REFUSED as exc:
+        reason = str(exc).splitlines()[0]
+        raise InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.") from exc
 
 
 async def _write_bundle(
@@ -235,10 +247,11 @@ async def _write_bundle(
 ) -> None:
     """One trace: its row, then its agents and spans by COPY (one round trip each, not one per row)."""
     t = bundle.trace
-    inserted = await conn.fetchval(
-        db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {},
-        t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
-    )
+    with _refusal(bundle):
+        inserted = await conn.fetchval(
+            db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {},
+            t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
+        )
     if inserted is None:  # already there: importing again changes nothing
         result.skipped.append(t.trace_id)
         on_spans(len(bundle.spans))
@@ -246,10 +259,9 @@ async def _write_bundle(
     if bundle.spans:
         await _copy_spans(conn, db, bundle, on_spans)
     if bundle.agents:  # after the spans: a pending bundle's agent config comes from their payloads
-        await conn.copy_records_to_table(
-            "agents", schema_name=db.schema, columns=AGENT_COLUMNS,
-            records=[(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents],
-        )
+        rows = [(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents]
+        with _refusal(bundle):
+            await conn.copy_records_to_table("agents", schema_name=db.schema, columns=AGENT_COLUMNS, records=rows)
     result.imported.append(t.trace_id)
     result.spans += len(bundle.spans)
 
@@ -264,7 +276,8 @@ async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Ca
     """
 
     async def copy(rows: list[tuple[Any, ...]]) -> None:
-        await conn.copy_records_to_table("spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=rows)
+        with _refusal(bundle):
+            await conn.copy_records_to_table("spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=rows)
         on_spans(len(rows))
 
     copying: asyncio.Task[None] | None = None

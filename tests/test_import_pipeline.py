@@ -218,23 +218,44 @@ async def test_a_row_refused_in_any_batch_rolls_the_whole_file_back(db: Database
     assert result.spans == 301
 
 
-async def test_an_error_while_completing_rolls_back_and_leaves_no_copy_running(db: Database) -> None:
+async def test_an_importer_error_mid_import_is_not_a_database_refusal_and_a_retry_is_whole(db: Database) -> None:
     (bundle,) = traces.parse_text(agent_run(150), pending=True)
     finish = bundle.pending
     assert finish is not None
+    first_try = True
 
-    def failing():  # type: ignore[no-untyped-def]
+    def failing_once():  # type: ignore[no-untyped-def]
         for count, span in enumerate(finish(), 1):
-            if count == 250:
-                raise RuntimeError("boom")
+            if first_try and count == 250:
+                raise ValueError("a bug while working out payloads")
             yield span
 
-    bundle.pending = failing
-    with pytest.raises(RuntimeError, match="boom"):
+    bundle.pending = failing_once
+    with pytest.raises(ValueError, match="a bug") as info:
         await traces.import_bundles(db, [bundle])
+    assert not isinstance(info.value, InvalidInput)  # not dressed up as "the database refused it"
     async with db.acquire() as conn:
         assert await conn.fetchval(f"SELECT count(*) FROM {db.schema}.spans") == 0
         assert await conn.fetchval("SELECT 1") == 1
+    assert bundle.pending is not None  # abandoned half-way: still to be worked out
+
+    first_try = False
+    await traces.import_bundles(db, [bundle])  # the same bundle again: every span complete
+    stored = await traces.get_trace(db, TRACE_ID)
+    assert all(s.input is not None for s in stored.spans if s.kind in ("llm_call", "tool_call"))
+    assert stored.agents[0].config == {"system_instructions": "Be brief.", "tools": ["track"]}
+    (plain,) = traces.parse_text(agent_run(150))
+    assert {s.span_id: (s.input, s.output) for s in stored.spans} == {s.span_id: (s.input, s.output) for s in plain.spans}
+
+
+def test_a_tool_call_id_that_is_a_list_imports() -> None:
+    document = json.loads(agent_run(2))
+    for span in document["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+        for attr in span["attributes"]:
+            if attr["key"] == "gen_ai.tool.call.id":
+                attr["value"] = {"arrayValue": {"values": [{"stringValue": "a"}]}}
+    (bundle,) = traces.parse_text(json.dumps(document), pending=True)
+    assert len(list(bundle.completing())) == 5
 
 
 async def test_the_garbage_collector_is_back_on_after_an_import_even_a_failed_one(db: Database) -> None:

@@ -328,3 +328,12 @@ def test_a_file_with_a_number_json_cannot_hold(tmp_path: Path, text: str) -> Non
     with pytest.raises(InvalidInput, match="NaN or infinite") as err:
         read_input_file(path)
     assert ("deep.list.1" if "deep" in text else "score") in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [('{"score": NaN}', "NaN is not a JSON value"),
+                                                ('{"x": [1, 1e999]}', "the number 1e999 is too large")])  # fmt: skip
+def test_a_json_file_with_a_number_json_cannot_hold(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "patch.json"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match=message):
+        read_input_file(path)

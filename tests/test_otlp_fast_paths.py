@@ -16,6 +16,8 @@ from typing import Any
 import otel_traces  # tests/ is on sys.path (conftest.py)
 import pytest
 
+from agenttrace_replay.errors import InvalidInput
+
 from agenttrace_replay.importers import messages as msg
 from agenttrace_replay.importers.otlp import read_spans, read_spans_general
 from agenttrace_replay.importers.otlp_typed import read_canonical
@@ -82,6 +84,9 @@ VARIANTS = {
     "event": lambda d: _first_span(d).setdefault("events", []).append(
         {"name": "exception", "timeUnixNano": "1700000000000000001",
          "attributes": [{"key": "exception.message", "value": {"stringValue": "x"}}]}),  # fmt: skip
+    "status code as a float": lambda d: _first_span(d).update(status={"code": 2.0}),
+    "status code as a bool": lambda d: _first_span(d).update(status={"code": True}),
+    "raw U+2028 in a string": _set_value({"stringValue": "line\u2028separator\u0085next"}),
     "unknown span field": lambda d: _first_span(d).update(future_field=1),
     "instrumentationLibrary": lambda d: d["resourceSpans"][0]["scopeSpans"][0].update(
         instrumentationLibrary={"name": "old"}),  # fmt: skip
@@ -99,6 +104,36 @@ def test_border_cases_read_the_same_on_either_path(variant: str) -> None:
     general = read_spans_general(text)
     assert fast is None or fast == general
     assert read_spans(text) == general
+
+
+def test_raw_line_separators_inside_json_lines_strings() -> None:
+    document = json.loads(otel_traces.genai_multi_agent_trace())
+    VARIANTS["raw U+2028 in a string"](document)
+    requests = otel_traces.split_requests(json.dumps(document))
+    lines = "".join(json.dumps(request, ensure_ascii=False) + "\n" for request in requests)
+    assert "\u2028" in lines  # written raw, as JSON allows
+    assert read_canonical(lines) == read_spans_general(lines) == read_spans_general(json.dumps(document))
+
+
+@pytest.mark.parametrize("status", [{"code": [2]}, {"code": {"a": 1}}, {"code": 7}])
+def test_a_status_code_that_is_no_code_is_refused_on_either_path(status: dict[str, Any]) -> None:
+    document = json.loads(otel_traces.genai_multi_agent_trace())
+    _first_span(document).update(status=status)
+    text = json.dumps(document)
+    assert read_canonical(text) is None
+    with pytest.raises(InvalidInput, match="unknown status code"):
+        read_spans(text)
+
+
+def test_json_nested_too_deeply_is_refused_not_crashed() -> None:
+    document = json.loads(otel_traces.genai_multi_agent_trace())
+    text = json.dumps(document).replace('"links": []', '"links": ' + "[" * 1200 + "]" * 1200, 1)
+    if text == json.dumps(document):  # the SDK wrote no links: put the deep value elsewhere
+        _first_span(document)["links"] = "PLACEHOLDER"
+        text = json.dumps(document).replace('"PLACEHOLDER"', "[" * 1200 + "]" * 1200)
+    assert read_canonical(text) is None
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        read_spans(text)
 
 
 # --- GenAI messages --------------------------------------------------------------------------
@@ -132,7 +167,8 @@ def test_the_genai_message_fast_path_agrees_with_the_general_path() -> None:
     rng = random.Random(7)
     taken = 0
     for _ in range(3000):
-        message: dict[str, Any] = {"role": rng.choice(["user", "assistant", "system", "tool", "ai", "", None, "User"]),
+        roles = ["user", "assistant", "system", "tool", "ai", "", None, "User", ["user"], {"r": 1}]
+        message: dict[str, Any] = {"role": rng.choice(roles),
                                    "parts": [_random_part(rng) for _ in range(rng.randint(0, 4))]}  # fmt: skip
         if rng.random() < 0.3:
             message["finish_reason"] = "stop"
@@ -144,4 +180,11 @@ def test_the_genai_message_fast_path_agrees_with_the_general_path() -> None:
             taken += 1
             assert fast == _general(message, role), message
         assert msg.normalise_message(copy.deepcopy(message), role) == _general(message, role), message
-    assert taken > 500  # the fast path was exercised, not skipped
+    assert taken > 300  # the fast path was exercised, not skipped
+
+
+def test_a_deeply_nested_message_text_stays_text_with_or_without_the_cache() -> None:
+    text = '[{"role": "user", "content": ' + "[" * 1100 + "]" * 1100 + "}]"
+    plain = msg.normalise_messages(text)
+    with msg.message_cache({}):
+        assert msg.normalise_messages(text) == plain

@@ -139,12 +139,15 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None) -> S
     )
 
 
+_KEY_TYPES = (str, int, float)  # a call id that can be looked up (a list or an object cannot)
+
+
 def _requested_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
     """Note the arguments of each tool call an LLM span asked for (the first ask wins)."""
     if record.kind == "llm_call" and isinstance(record.output, dict):
         for message in record.output.get("messages", []):
             for call in message.get("tool_calls", []):
-                if call.get("id") and "arguments" in call:
+                if call.get("id") and isinstance(call["id"], _KEY_TYPES) and "arguments" in call:
                     requested.setdefault(call["id"], call["arguments"])
 
 
@@ -157,7 +160,7 @@ def _lacks_arguments(record: SpanRecord) -> bool:
     return (
         record.kind == "tool_call"
         and isinstance(record.input, dict)
-        and record.input.get("call_id") is not None
+        and isinstance(record.input.get("call_id"), _KEY_TYPES)
         and not isinstance(record.input.get("arguments"), dict)
     )
 
@@ -203,8 +206,9 @@ def _agent_records(
 ) -> dict[str, AgentRecord]:
     """The agents, their config left to `_agent_config` (it needs the spans' payloads)."""
     agents: dict[str, AgentRecord] = {}
+    by_time = _by_time(records)
     for agent_id, identity in introduced.items():
-        own = [r for r in _by_time(records) if r.agent_id == agent_id]
+        own = [r for r in by_time if r.agent_id == agent_id]
         llm = [r for r in own if r.kind == "llm_call"]
         framework = identity.framework
         if framework is None and any(conv.is_langgraph_node(r.attributes) for r in own):

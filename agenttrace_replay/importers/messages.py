@@ -203,7 +203,7 @@ def _genai_parts_message(raw: dict[str, Any]) -> list[dict[str, Any]] | None:
     """
     role = raw.get("role")
     parts = raw.get("parts")
-    if role not in _PLAIN_ROLES or type(parts) is not list or not _MESSAGE_FIELDS.issuperset(raw):
+    if type(role) is not str or role not in _PLAIN_ROLES or type(parts) is not list or not _MESSAGE_FIELDS.issuperset(raw):
         return None
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
@@ -329,7 +329,7 @@ def _from_cache(
         return None
     try:
         items = _ITEMS.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     out: list[dict[str, Any]] = []
     for raw in items:
@@ -340,7 +340,7 @@ def _from_cache(
                 return None  # strings, pairs and nested lists take the general path
             try:
                 value = loads(item)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
             messages = cache[key] = normalise_message(value, default_role)
         out.extend(messages)

@@ -84,7 +84,8 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
     else:
         yield "", document
         return
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    # "\n" only: str.splitlines would also split at U+2028 and U+0085, which JSON strings may hold
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
     looks_like_lines = whole_error.msg == "Extra data"
     if not looks_like_lines and len(lines) > 1:
         try:
@@ -145,9 +146,18 @@ def _status(span: Mapping[str, Any], where: str) -> tuple[str, str | None]:
     if not isinstance(status, dict):
         raise InvalidInput(f"{where}: status must be an object")
     code = status.get("code", 0)
-    if not isinstance(code, int | str) or code not in _STATUS:
+    name = status_name(code)
+    if name is None:
         raise InvalidInput(f"{where}: unknown status code {code!r}")
-    return _STATUS[code], status.get("message") or None
+    return name, status.get("message") or None
+
+
+def status_name(code: Any) -> str | None:
+    """`unset`, `ok` or `error` for a status code as written (0-2, `2.0`, an enum name), else None."""
+    try:
+        return _STATUS.get(code)
+    except TypeError:  # a list or an object: not a code
+        return None
 
 
 def _kind(value: Any) -> str | None:

@@ -129,20 +129,20 @@ def _attributes(items: list[_KeyValue] | None) -> dict[str, Any]:
 def _requests(text: str) -> list[_Request] | None:
     try:
         return [_DECODER.decode(text)]
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.split("\n") if line.strip()]  # not splitlines: U+2028 may be in a string
     if len(lines) < 2:
         return None
     try:  # JSON Lines, one request per line, as the Collector's file exporter writes them
         return [_DECODER.decode(line) for line in lines]
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
 
 
 def read_canonical(text: str) -> list[RawSpan] | None:
     """Every span of a canonical OTLP/JSON document or JSON Lines file, else None."""
-    from .otlp import _STATUS, _id, _kind, _nanos
+    from .otlp import _id, _kind, _nanos, status_name
 
     requests = _requests(text)
     if requests is None:
@@ -165,8 +165,8 @@ def read_canonical(text: str) -> list[RawSpan] | None:
                         if parent is not None and set(parent) == {"0"}:
                             parent = None
                         status = span.status
-                        code = status.code if status else 0
-                        if code not in _STATUS:
+                        status_code = status_name(status.code if status else 0)
+                        if status_code is None:
                             return None
                         events = [
                             RawEvent(
@@ -184,7 +184,7 @@ def read_canonical(text: str) -> list[RawSpan] | None:
                                 parent_span_id=parent,
                                 start_ns=_nanos(span.startTimeUnixNano, "", ""),
                                 end_ns=_nanos(span.endTimeUnixNano, "", ""),
-                                status_code=_STATUS[code],
+                                status_code=status_code,
                                 status_message=(status.message or None) if status else None,
                                 span_kind=_kind(span.kind),
                                 attributes=_attributes(span.attributes),
