@@ -334,24 +334,27 @@ def profile_import(server_url: str, text: str) -> str:
 
 
 FINDINGS = """
-Why it is still below the target, and what is left (measured with `--profile` and the stage
-timings above):
+Why it is still below the target, and what is left (from `--profile` and the stage timings
+above):
 
-1. **Every byte of content is handled twice.** #2 asks to keep the raw attributes, so a model
+1. **The Python side is the bottleneck.** All of it together (the stages above plus
+   asyncpg's row encoding, about 5 ms) comes to more than 50 ms on this trace, so the
+   target cannot be met by overlapping alone. Reading and checking the file cannot overlap
+   anything: the trace row and every span's agent need the whole tree first. While the
+   spans are written, PostgreSQL keeps up with Python on the other core. There is no third
+   core for the Python work.
+2. **Every byte of content is handled twice.** #2 asks to keep the raw attributes, so a model
    call's `gen_ai.input.messages` and `gen_ai.output.messages` are stored as written *and*
    in their normalised form in `input` / `output`: more than half of what is encoded, sent,
    parsed as jsonb and written is the second copy.
-2. **The Python side is the bottleneck of the overlapped write.** Payloads, JSON encoding and
-   asyncpg's row encoding take longer than PostgreSQL takes to store the rows, so the
-   server waits; reading and checking the file (everything before the first row can be
-   sent, because the trace row and every span's agent need the whole tree) cannot overlap
-   anything. On two cores, with PostgreSQL on one of them, there is no spare core for the
-   Python work.
-3. What was tried and measured no faster: decoding into msgspec structs beyond the OTLP
-   envelope (the per-attribute Python loop remains), text-format COPY (it streams, but the
-   server parses text about 30 ms slower), and pausing the garbage collector (2-3 ms).
-
-Without the message content the same 1,001 spans import at the rate in the table above.
+3. **What made it faster, in order of effect:** keeping span rows whole instead of
+   compressing them; msgspec instead of the standard library for JSON; normalising each
+   distinct message once per trace instead of once per model call that repeats it; a typed
+   reader for canonical OTLP; overlapping the payload work with the COPY (which needed the
+   larger socket buffer to pay off); pausing the garbage collector (mostly steadier times).
+4. **Tried and dropped:** text-format COPY (it streams, but the server parses text about
+   30 ms slower than binary); fixed-size COPY batches (no better than batches that grow
+   while the server is busy); a single COPY (the server stores nothing until the end).
 """
 
 
