@@ -19,6 +19,7 @@ import pytest
 from agenttrace_replay.errors import InvalidInput
 
 from agenttrace_replay.importers import messages as msg
+from agenttrace_replay.importers import parse_otlp
 from agenttrace_replay.importers.otlp import read_spans, read_spans_general
 from agenttrace_replay.importers.otlp_typed import read_canonical
 
@@ -188,3 +189,29 @@ def test_a_deeply_nested_message_text_stays_text_with_or_without_the_cache() -> 
     plain = msg.normalise_messages(text)
     with msg.message_cache({}):
         assert msg.normalise_messages(text) == plain
+
+
+def test_span_links_are_kept_on_either_path() -> None:
+    from opentelemetry.trace import Link
+
+    with otel_traces.recording("linker") as (provider, exporter):
+        tracer = provider.get_tracer("acme.queue")
+        with tracer.start_as_current_span("enqueue job") as producer:
+            context = producer.get_span_context()
+        with tracer.start_as_current_span("run job", links=[Link(context, {"messaging.operation": "process"})]):
+            pass
+        document = otel_traces.otlp_json(exporter.get_finished_spans())
+    fast = read_canonical(document)
+    assert fast is not None and fast == read_spans_general(document)
+    consumer = next(b for b in parse_otlp(document) if b.spans[0].name == "run job").spans[0]
+    assert consumer.attributes["otel.links"] == [{
+        "trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x"),
+        "attributes": {"messaging.operation": "process"}}]  # fmt: skip
+
+
+def test_links_that_are_not_a_list_of_objects_are_refused() -> None:
+    for links in ("nope", ["nope"]):
+        document = json.loads(otel_traces.genai_multi_agent_trace())
+        _first_span(document)["links"] = links
+        with pytest.raises(InvalidInput, match="link"):
+            read_spans(json.dumps(document))

@@ -111,6 +111,16 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None) -> S
     attributes = dict(attrs)
     if raw.parent_span_id and parent_id is None:
         attributes["otel.missing_parent_span_id"] = raw.parent_span_id
+    if raw.links:
+        attributes["otel.links"] = [
+            {
+                "trace_id": link.trace_id,
+                "span_id": link.span_id,
+                **({"trace_state": link.trace_state} if link.trace_state else {}),
+                "attributes": link.attributes,
+            }
+            for link in raw.links
+        ]
     if raw.events:
         attributes["otel.events"] = [
             {

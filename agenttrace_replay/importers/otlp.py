@@ -22,7 +22,7 @@ from ..records import TraceBundle
 from .attrs import attributes, otlp_field
 from .bundle import build_bundle
 from .otlp_typed import read_canonical
-from .raw import RawEvent, RawSpan
+from .raw import RawEvent, RawLink, RawSpan
 
 _STATUS = {
     0: "unset",
@@ -195,6 +195,18 @@ def _read_span(
                 attributes=attributes(event.get("attributes"), f"{where} event {index}"),
             )
         )
+    links = []
+    for index, link in enumerate(_list(span.get("links"), f"{where}: links")):
+        if not isinstance(link, dict):
+            raise InvalidInput(f"{where}: link {index} must be a JSON object")
+        links.append(
+            RawLink(
+                trace_id=_id(otlp_field(link, "traceId"), 16, where, "link traceId"),
+                span_id=_id(otlp_field(link, "spanId"), 8, where, "link spanId"),
+                trace_state=otlp_field(link, "traceState") or None,
+                attributes=attributes(link.get("attributes"), f"{where} link {index}"),
+            )
+        )
     return RawSpan(
         trace_id=trace_id,
         span_id=span_id,
@@ -207,6 +219,7 @@ def _read_span(
         span_kind=_kind(span.get("kind")),
         attributes=attributes(span.get("attributes"), where),
         events=events,
+        links=links,
         resource=resource,
         scope_name=scope.get("name") or None,
         scope_version=scope.get("version") or None,

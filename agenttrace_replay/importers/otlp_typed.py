@@ -17,7 +17,7 @@ import msgspec
 
 from ..errors import InvalidInput
 from .attrs import _double_value, _int_value, any_value
-from .raw import RawEvent, RawSpan
+from .raw import RawEvent, RawLink, RawSpan
 
 _UNSET: Any = msgspec.UNSET
 Unset = msgspec.UnsetType
@@ -47,6 +47,15 @@ class _Event(msgspec.Struct, forbid_unknown_fields=True):
     droppedAttributesCount: Any = None
 
 
+class _Link(msgspec.Struct, forbid_unknown_fields=True):
+    traceId: Any = None
+    spanId: Any = None
+    traceState: Any = None
+    attributes: list[_KeyValue] | None = None
+    droppedAttributesCount: Any = None
+    flags: Any = None
+
+
 class _Status(msgspec.Struct, forbid_unknown_fields=True):
     code: Any = 0
     message: Any = None
@@ -66,7 +75,7 @@ class _Span(msgspec.Struct, forbid_unknown_fields=True):
     droppedAttributesCount: Any = None
     events: list[_Event] | None = None
     droppedEventsCount: Any = None
-    links: Any = None
+    links: list[_Link] | None = None
     droppedLinksCount: Any = None
     status: _Status | None = None
 
@@ -189,6 +198,15 @@ def read_canonical(text: str) -> list[RawSpan] | None:
                                 span_kind=_kind(span.kind),
                                 attributes=_attributes(span.attributes),
                                 events=events,
+                                links=[
+                                    RawLink(
+                                        trace_id=_id(link.traceId, 16, "", ""),
+                                        span_id=_id(link.spanId, 8, "", ""),
+                                        trace_state=link.traceState or None,
+                                        attributes=_attributes(link.attributes),
+                                    )
+                                    for link in span.links or ()
+                                ],
                                 resource=resource,
                                 scope_name=scope_name,
                                 scope_version=scope_version,

@@ -19,6 +19,16 @@ class RawEvent:
 
 
 @dataclass
+class RawLink:
+    """A span link: another span (often of another trace) this one is causally tied to."""
+
+    trace_id: str | None
+    span_id: str | None
+    trace_state: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class RawSpan:
     trace_id: str
     span_id: str
@@ -31,6 +41,7 @@ class RawSpan:
     span_kind: str | None = None  # OTLP SpanKind name, e.g. "SPAN_KIND_INTERNAL"
     attributes: dict[str, Any] = field(default_factory=dict)
     events: list[RawEvent] = field(default_factory=list)
+    links: list[RawLink] = field(default_factory=list)
     resource: dict[str, Any] = field(default_factory=dict)
     scope_name: str | None = None
     scope_version: str | None = None
