@@ -374,6 +374,23 @@ def test_processes_share_one_server_per_data_folder(own_data_dir: Path) -> None:
     assert running_server_url(pgdata_dir(own_data_dir)) == restarted["url"]
 
 
+def test_db_stop_stops_the_embedded_server_and_the_next_command_starts_it(own_data_dir: Path, db_url: str) -> None:
+    env = {"AGENTTRACE_DATA_DIR": str(own_data_dir), "AGENTTRACE_DATABASE_URL": None}
+    assert cli("trace", "list", "--json", env=env).exit_code == 0  # starts it
+    pid = _postmaster_pid(own_data_dir)
+    stopped = cli("db", "stop", "--json", env=env)
+    assert stopped.exit_code == 0, stopped.stderr
+    assert json.loads(stopped.stdout) == {"stopped": True, "data_dir": str(own_data_dir)}
+    assert running_server_url(pgdata_dir(own_data_dir)) is None and _gone(pid)
+    again = cli("db", "stop", env=env)
+    assert again.exit_code == 0 and "was not running" in again.stdout
+    assert cli("trace", "list", "--json", env=env).exit_code == 0  # on demand again
+    assert _postmaster_pid(own_data_dir) != pid
+    external = cli("--db", db_url, "db", "stop", env=env)
+    assert external.exit_code == ExitCode.USAGE and "only the embedded PostgreSQL" in external.stderr
+    assert running_server_url(pgdata_dir(own_data_dir)) is not None  # --db never touches the embedded one
+
+
 def test_an_unusable_data_folder_is_a_database_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

