@@ -90,3 +90,11 @@ def test_version(command: list[str]) -> None:
 
     proc = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout == f"agenttrace-replay {__version__}\n"
+
+
+def test_importing_a_file_off_a_terminal_loads_no_rich_and_no_front_end(db_url: str, tmp_path: Path) -> None:
+    # the CI use: `trace import` with output to a pipe draws no bar, so Rich is never needed
+    sample = Path(__file__).resolve().parent.parent / "agenttrace_replay" / "samples" / "support_bot.json"
+    loaded = loaded_modules(RUN_CLI.format(args=["--db", db_url, "trace", "import", str(sample)]))
+    assert "agenttrace_replay.traces" in loaded  # it really imported
+    assert not loaded & {*HEAVY, "rich"}, sorted(loaded & {*HEAVY, "rich"})

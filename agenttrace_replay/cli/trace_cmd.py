@@ -92,12 +92,12 @@ def import_(
 
     def parse_all():  # type: ignore[no-untyped-def]
         # Read and parse everything first: a bad file stops the command before anything is written.
-        from rich.markup import escape
-
         reading = progress.add_task("reading", total=len(files)) if progress else None
         parsed = []
         for name in files:
             if progress:
+                from rich.markup import escape  # only with a bar: Rich takes 20 ms to import
+
                 progress.update(reading, description=f"reading {escape(name)}")
             parsed.append((name, traces.parse_text(read_source(name), name, pending=True)))
             if progress:
