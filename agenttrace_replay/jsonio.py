@@ -51,6 +51,3 @@ def loads(data: str | bytes) -> Any:
 # Compact UTF-8 JSON of a value. Non-finite floats are written as null (JSON has no form for them).
 dumps_bytes = _encoder.encode
 
-
-def dumps(value: Any) -> str:
-    return _encoder.encode(value).decode()

@@ -24,11 +24,8 @@ def _dumps(value: Any) -> bytes:
     return dumps_bytes(value)
 
 
-def _encode_jsonb(value: Any, _encode: Any = dumps_bytes) -> bytes:
-    # called for every jsonb value of every row an import copies: one call deep
-    if type(value) is RawJSON:
-        return b"\x01" + value.encode()
-    return b"\x01" + _encode(value)
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + _dumps(value)
 
 
 def _decode_jsonb(data: bytes) -> Any:

@@ -211,12 +211,11 @@ def _under(span_id: str, ancestor: str, parent: dict[str, str | None]) -> bool:
 def _agent_records(
     trace_id: str,
     introduced: dict[str, conv.AgentIdentity],
-    records: list[SpanRecord],
+    by_time: list[SpanRecord],
     raws: dict[str, RawSpan],
 ) -> dict[str, AgentRecord]:
     """The agents, their config left to `_agent_config` (it needs the spans' payloads)."""
     agents: dict[str, AgentRecord] = {}
-    by_time = _by_time(records)
     for agent_id, identity in introduced.items():
         own = [r for r in by_time if r.agent_id == agent_id]
         llm = [r for r in own if r.kind == "llm_call"]
@@ -237,15 +236,10 @@ def _agent_records(
     return agents
 
 
-def _by_time(records: list[SpanRecord]) -> list[SpanRecord]:
-    return sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
-
-
 def _agent_config(
-    agents: dict[str, AgentRecord], introduced: dict[str, conv.AgentIdentity], records: list[SpanRecord]
+    agents: dict[str, AgentRecord], introduced: dict[str, conv.AgentIdentity], by_time: list[SpanRecord]
 ) -> None:
     """Each agent's system instructions and tools, from its spans' (complete) payloads."""
-    by_time = _by_time(records)
     for agent_id, agent in agents.items():
         tools: list[str] = []
         system: str | None = None
@@ -300,7 +294,8 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     span_agent, introduced = _agents(ordered, parent)
     records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id]) for raw in ordered]
     raws = {s.span_id: s for s in ordered}
-    agents = _agent_records(trace_id, introduced, records, raws)
+    by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
+    agents = _agent_records(trace_id, introduced, by_time, raws)
 
     root = records[0]
     starts = [r.start_time for r in records if r.start_time is not None]
@@ -333,13 +328,14 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
         agent_count=len(agents),
     )
     bundle = TraceBundle(trace=trace, agents=list(agents.values()), spans=records)
-    bundle.pending = lambda: _complete(ordered, records, parent, agents, introduced)
+    bundle.pending = lambda: _complete(ordered, records, by_time, parent, agents, introduced)
     return bundle
 
 
 def _complete(
     ordered: list[RawSpan],
     records: list[SpanRecord],
+    by_time: list[SpanRecord],
     parent: dict[str, str | None],
     agents: dict[str, AgentRecord],
     introduced: dict[str, conv.AgentIdentity],
@@ -369,4 +365,4 @@ def _complete(
     for record in waiting:
         _fill_arguments(record, requested)
         yield record
-    _agent_config(agents, introduced, records)
+    _agent_config(agents, introduced, by_time)
