@@ -181,7 +181,7 @@ def _read_span(
     if span_id is None:
         raise InvalidInput(f"{where}: missing spanId")
     parent = _id(otlp_field(span, "parentSpanId"), 8, where, "parentSpanId")
-    if parent is not None and set(parent) == {"0"}:
+    if parent is not None and not parent.strip("0"):  # all zeros: no parent
         parent = None
     status, message = _status(span, where)
     events = []

@@ -3,10 +3,11 @@
 Most files are exactly what the OpenTelemetry SDKs and the Collector write: lowerCamelCase
 fields, hex ids, typed `AnyValue`s. For those, msgspec decodes the whole request into the
 structs below in one pass (faster than decoding to dicts, and with no per-field lookups
-afterwards). Anything else, an unknown or snake_case field, a null where a value belongs,
-an id or time the helpers reject, makes `read_canonical` return None, and the general reader
-in `otlp.py` reads the file and words any error. The two give equal `RawSpan`s wherever
-both apply; a test holds them to that.
+afterwards). Attribute values alone stay plain JSON, converted by the general reader's own
+rules: quicker than a struct per `AnyValue`. Anything else, an unknown or snake_case field,
+a null where a value belongs, an id or time the helpers reject, makes `read_canonical`
+return None, and the general reader in `otlp.py` reads the file and words any error. The
+two give equal `RawSpan`s wherever both apply; a test holds them to that.
 """
 
 from __future__ import annotations
@@ -16,28 +17,13 @@ from typing import Any
 import msgspec
 
 from ..errors import InvalidInput
-from .attrs import _double_value, _int_value, any_value
+from .attrs import any_value
 from .raw import RawEvent, RawLink, RawSpan
-
-_UNSET: Any = msgspec.UNSET
-Unset = msgspec.UnsetType
-
-
-class _Value(msgspec.Struct, forbid_unknown_fields=True):
-    """An `AnyValue`: which fields were written matters, so absent is UNSET, never None."""
-
-    stringValue: str | Unset = _UNSET
-    boolValue: bool | Unset = _UNSET
-    intValue: int | str | Unset = _UNSET
-    doubleValue: float | str | Unset = _UNSET
-    bytesValue: str | Unset = _UNSET
-    arrayValue: dict[str, Any] | Unset = _UNSET
-    kvlistValue: dict[str, Any] | Unset = _UNSET
 
 
 class _KeyValue(msgspec.Struct, forbid_unknown_fields=True):
     key: str
-    value: _Value | None | Unset = _UNSET
+    value: Any = None
 
 
 class _Event(msgspec.Struct, forbid_unknown_fields=True):
@@ -110,29 +96,19 @@ class _Request(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _DECODER = msgspec.json.Decoder(_Request)
-_VALUE_FIELDS = _Value.__struct_fields__
-
-
-def _value(value: _Value | None | Any) -> Any:
-    """What `attrs.any_value` gives for the same `AnyValue`, with the one-field cases inline."""
-    if value is None or value is _UNSET:
-        return None
-    text, flag, integer, double = value.stringValue, value.boolValue, value.intValue, value.doubleValue
-    if value.bytesValue is _UNSET and value.arrayValue is _UNSET and value.kvlistValue is _UNSET:
-        if flag is _UNSET and integer is _UNSET and double is _UNSET and text is not _UNSET:
-            return text
-        if text is _UNSET and flag is _UNSET and double is _UNSET and integer is not _UNSET:
-            return _int_value(integer)
-        if text is _UNSET and flag is _UNSET and integer is _UNSET and double is not _UNSET:
-            return _double_value(double)
-        if text is _UNSET and integer is _UNSET and double is _UNSET and flag is not _UNSET:
-            return flag
-    # several fields, or arrays and lists: the general conversion, on the fields as written
-    return any_value({f: getattr(value, f) for f in _VALUE_FIELDS if getattr(value, f) is not _UNSET})
 
 
 def _attributes(items: list[_KeyValue] | None) -> dict[str, Any]:
-    return {item.key: _value(item.value) for item in items} if items else {}
+    """What `attrs.attributes` gives for the same list: values are decoded as plain JSON
+    (quicker than typed `AnyValue`s) and converted by the general reader's own rules."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        value = item.value
+        if type(value) is dict and len(value) == 1 and type(text := value.get("stringValue")) is str:
+            out[item.key] = text  # most values are plain strings
+        else:
+            out[item.key] = any_value(value)
+    return out
 
 
 def _requests(text: str) -> list[_Request] | None:
@@ -157,6 +133,9 @@ def read_canonical(text: str) -> list[RawSpan] | None:
     if requests is None:
         return None
     spans: list[RawSpan] = []
+    # Every span repeats its trace id and many share a parent: each distinct one is read once.
+    known_traces: dict[Any, str | None] = {}
+    known_parents: dict[str, str | None] = {}
     try:
         for request in requests:
             for entry in request.resourceSpans:
@@ -166,13 +145,21 @@ def read_canonical(text: str) -> list[RawSpan] | None:
                     scope_name = (scope.name or None) if scope else None
                     scope_version = (scope.version or None) if scope else None
                     for span in scope_spans.spans or ():
-                        trace_id = _id(span.traceId, 16, "", "traceId")
+                        trace_id = known_traces.get(span.traceId) if type(span.traceId) is str else None
+                        if trace_id is None:
+                            trace_id = known_traces[span.traceId] = _id(span.traceId, 16, "", "traceId")
                         span_id = _id(span.spanId, 8, "", "spanId")
                         if trace_id is None or span_id is None:
                             return None
-                        parent = _id(span.parentSpanId, 8, "", "parentSpanId")
-                        if parent is not None and set(parent) == {"0"}:
-                            parent = None
+                        raw_parent = span.parentSpanId
+                        if type(raw_parent) is str and raw_parent in known_parents:
+                            parent = known_parents[raw_parent]
+                        else:
+                            parent = _id(raw_parent, 8, "", "parentSpanId")
+                            if parent is not None and not parent.strip("0"):
+                                parent = None  # all zeros: no parent
+                            if type(raw_parent) is str:
+                                known_parents[raw_parent] = parent
                         status = span.status
                         status_code = status_name(status.code if status else 0)
                         if status_code is None:
