@@ -302,8 +302,8 @@ async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Ca
         raise
 
 
-_YIELD_EVERY = 32
-_MIN_BATCH = 64
+_YIELD_EVERY = 8
+_MIN_BATCH = 16
 
 
 def _span_row(s: SpanRecord) -> tuple[Any, ...]:
