@@ -93,7 +93,21 @@ VARIANTS = {
         instrumentationLibrary={"name": "old"}),  # fmt: skip
     "scope with attributes": lambda d: d["resourceSpans"][0]["scopeSpans"][0].update(
         scope={"name": "s", "version": "1", "attributes": []}),  # fmt: skip
+    "upper-case parent ids": lambda d: [s.update(parentSpanId=s["parentSpanId"].upper())
+                                        for s in _spans(d) if s.get("parentSpanId")],  # fmt: skip
+    "a parent id that is not hex": lambda d: _first_span(d).update(parentSpanId="not-a-span"),
+    "a trace id in two cases": lambda d: _spans(d)[-1].update(traceId=_spans(d)[-1]["traceId"].upper()),
 }
+
+# Attribute values are read by the general rules on the fast path too, and ids by the same
+# helpers: none of these may send the file down the slow path.
+FAST_VARIANTS = sorted(
+    name for name in VARIANTS if name.endswith(("value", "fields", "value as number", "value as int", "NaN"))
+) + ["a parent id that is not hex", "a trace id in two cases", "upper-case parent ids"]
+
+
+def _spans(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for r in document["resourceSpans"] for ss in r["scopeSpans"] for s in ss["spans"]]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -105,6 +119,15 @@ def test_border_cases_read_the_same_on_either_path(variant: str) -> None:
     general = read_spans_general(text)
     assert fast is None or fast == general
     assert read_spans(text) == general
+
+
+@pytest.mark.parametrize("variant", FAST_VARIANTS)
+def test_odd_values_and_ids_stay_on_the_fast_path(variant: str) -> None:
+    document = json.loads(otel_traces.genai_multi_agent_trace())
+    VARIANTS[variant](document)
+    text = json.dumps(document)
+    fast = read_canonical(text)
+    assert fast is not None and fast == read_spans_general(text)
 
 
 def test_raw_line_separators_inside_json_lines_strings() -> None:
