@@ -572,12 +572,108 @@ def _doc_with_span(span: dict[str, Any]) -> str:
         ({"traceId": "ab" * 16, "spanId": "ef" * 8, "status": {"code": 7}}, "unknown status code 7"),
         ({"traceId": "ab" * 16, "spanId": "ef" * 8, "attributes": {"a": 1}}, "attributes must be a list"),
         ("span", "spans[1]: a span must be a JSON object"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "events": 5}, "events must be a list, got int"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "startTimeUnixNano": 1e300},
+         "startTimeUnixNano is out of range (nanoseconds since 1970, below 2^64)"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "endTimeUnixNano": "1" * 21},
+         "endTimeUnixNano must be an integer of nanoseconds"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "endTimeUnixNano": str(2**64)},
+         "endTimeUnixNano is out of range"),
+        ({"traceId": "ab" * 16, "spanId": "ef" * 8, "startTimeUnixNano": -5}, "startTimeUnixNano is out of range"),
     ],
 )  # fmt: skip
 def test_malformed_spans(span: Any, message: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_otlp(_doc_with_span(span))
     assert message in str(caught.value)
+
+
+def test_a_resource_that_is_not_an_object_is_refused_with_its_place() -> None:
+    document = json.loads(_doc_with_span({"traceId": "ab" * 16, "spanId": "ef" * 8}))
+    document["resourceSpans"][0]["resource"] = "x"
+    with pytest.raises(InvalidInput, match=r"resourceSpans\[0\]\.resource must be a JSON object"):
+        parse_otlp(json.dumps(document))
+
+
+def test_the_last_nanosecond_of_otlp_time_is_read() -> None:
+    (bundle,) = parse_otlp(_doc_with_span({"traceId": "ab" * 16, "spanId": "ef" * 8,
+                                           "startTimeUnixNano": str(2**64 - 1)}))  # fmt: skip
+    assert only(bundle, "").start_time.year == 2554
+
+
+def _one_span(name: str, attributes: dict[str, Any], **fields: Any) -> SpanRecord:
+    """The record of one span with these attributes (strings, ints and lists as OTLP values)."""
+
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, dict):
+            return v  # an AnyValue as written
+        if isinstance(v, list):
+            return {"arrayValue": {"values": [value(x) for x in v]}}
+        return {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}
+
+    span = {"traceId": "ab" * 16, "spanId": "ef" * 8, "name": name,
+            "attributes": [{"key": k, "value": value(v)} for k, v in attributes.items()], **fields}  # fmt: skip
+    (bundle,) = parse_otlp(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    return only(bundle, name)
+
+
+@pytest.mark.parametrize("tokens", [{"doubleValue": "Infinity"}, {"stringValue": "1e999"}, {"stringValue": "inf"}])
+def test_an_infinite_token_count_is_no_count(tokens: dict[str, Any]) -> None:
+    span = _one_span("chat m", {"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": tokens})
+    assert span.input_tokens is None
+    assert "gen_ai.usage.input_tokens" in span.attributes  # the raw value is kept
+
+
+def test_tool_calls_that_are_not_a_list_are_read_or_left_out() -> None:
+    messages = [{"role": "assistant", "content": "x", "tool_calls": 1},
+                {"role": "assistant", "content": None,
+                 "tool_calls": json.dumps([{"id": "c1", "function": {"name": "f", "arguments": "{}"}}])}]  # fmt: skip
+    span = _one_span("chat m", {"gen_ai.operation.name": "chat", "gen_ai.input.messages": json.dumps(messages)})
+    first, second = span.input["messages"]
+    assert first == {"role": "assistant", "content": "x"}
+    assert second["tool_calls"] == [{"id": "c1", "name": "f", "arguments": {}}]
+
+
+def test_openinference_output_messages_without_a_role_are_the_models() -> None:
+    span = _one_span("llm", {"openinference.span.kind": "LLM", "llm.input_messages.0.message.content": "hi",
+                             "llm.output_messages.0.message.content": "hello"})  # fmt: skip
+    assert span.input["messages"] == [{"role": "user", "content": "hi"}]
+    assert span.output["messages"] == [{"role": "assistant", "content": "hello"}]
+
+
+def test_a_choice_event_body_gives_the_finish_reason() -> None:
+    body = json.dumps({"index": 0, "finish_reason": "stop", "message": {"content": "Rome"}})
+    event = {"name": "gen_ai.choice", "timeUnixNano": "1",
+             "attributes": [{"key": "body", "value": {"stringValue": body}}]}  # fmt: skip
+    span = _one_span("chat m", {"gen_ai.operation.name": "chat"}, events=[event])
+    assert span.output == {"messages": [{"role": "assistant", "content": "Rome"}], "finish_reason": "stop"}
+
+
+def test_the_inference_details_event_is_read_like_the_span() -> None:
+    tools = json.dumps([{"type": "function", "name": "search", "description": "d", "parameters": {}}])
+    details = {"name": "gen_ai.client.inference.operation.details", "timeUnixNano": "1", "attributes": [
+        {"key": "gen_ai.tool.definitions", "value": {"stringValue": tools}},
+        {"key": "gen_ai.response.finish_reasons", "value": {"arrayValue": {"values": [{"stringValue": "stop"}]}}},
+        {"key": "gen_ai.request.temperature", "value": {"doubleValue": 0.5}},
+        {"key": "gen_ai.request.max_tokens", "value": {"intValue": "9"}}]}  # fmt: skip
+    span = _one_span("chat m", {"gen_ai.operation.name": "chat", "gen_ai.request.max_tokens": 7}, events=[details])
+    assert span.input["tools"] == [{"name": "search", "description": "d", "parameters": {}}]
+    assert span.input["parameters"] == {"temperature": 0.5, "max_tokens": 7}  # the span's own value wins
+    assert span.output == {"messages": [], "finish_reason": "stop"}
+
+
+def test_odd_attribute_values_are_kept_as_written() -> None:
+    span = _one_span("s", {"a": {"arrayValue": {"values": 5}}, "b": {"kvlistValue": {"values": "x"}}})
+    assert span.attributes["a"] == {"arrayValue": {"values": 5}}
+    assert span.attributes["b"] == {"kvlistValue": {"values": "x"}}
+
+
+def test_a_scope_name_that_is_not_text_is_no_framework() -> None:
+    span = {"traceId": "ab" * 16, "spanId": "ef" * 8, "name": "agent",
+            "attributes": [{"key": "gen_ai.agent.name", "value": {"stringValue": "planner"}}]}  # fmt: skip
+    document = {"resourceSpans": [{"scopeSpans": [{"scope": {"name": 5}, "spans": [span]}]}]}
+    (bundle,) = parse_otlp(json.dumps(document))
+    assert [(a.name, a.framework) for a in bundle.agents] == [("planner", None)]
 
 
 def test_bad_line_in_jsonl(genai_doc: str) -> None:

@@ -61,9 +61,10 @@ def as_int(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str):
         try:
-            return int(float(value))
+            number = float(value)
         except ValueError:
             return None
+        return int(number) if math.isfinite(number) else None
     return None
 
 
@@ -177,12 +178,12 @@ def any_value(value: Any) -> Any:
         if found is not None:
             return convert(found)
     array = otlp_field(value, "arrayValue")
-    if isinstance(array, dict):
-        return [any_value(v) for v in array.get("values") or []]
+    if isinstance(array, dict) and isinstance(items := array.get("values") or [], list):
+        return [any_value(v) for v in items]
     kvlist = otlp_field(value, "kvlistValue")
-    if isinstance(kvlist, dict):
-        return attributes(kvlist.get("values"))
-    return dict(value)
+    if isinstance(kvlist, dict) and isinstance(items := kvlist.get("values") or [], list):
+        return attributes(items)
+    return dict(value)  # not a value this reader knows: kept as written
 
 
 _INT64 = re.compile(r"-?[0-9]{1,20}")

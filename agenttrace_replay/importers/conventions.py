@@ -203,7 +203,7 @@ def slug(text: str) -> str:
 
 def framework_from_scope(scope_name: str | None) -> str | None:
     """`openinference.instrumentation.langchain` → `langchain`, and the OpenTelemetry analogue."""
-    if not scope_name:
+    if not isinstance(scope_name, str):
         return None
     for prefix in ("openinference.instrumentation.", "opentelemetry.instrumentation."):
         if scope_name.startswith(prefix):

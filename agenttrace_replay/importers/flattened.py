@@ -13,8 +13,9 @@ from .attrs import Attrs, compact, indexed
 from .messages import normalise_message
 
 
-def openinference_messages(attrs: Attrs, prefix: str) -> list[dict[str, Any]]:
-    """Messages from the flattened `prefix.N.message.*` keys of OpenInference."""
+def openinference_messages(attrs: Attrs, prefix: str, default_role: str = "user") -> list[dict[str, Any]]:
+    """Messages from the flattened `prefix.N.message.*` keys of OpenInference (a message
+    with no role is the user's on the input side, the model's on the output side)."""
     out: list[dict[str, Any]] = []
     for group in indexed(attrs, prefix):
         raw: dict[str, Any] = {
@@ -39,7 +40,7 @@ def openinference_messages(attrs: Attrs, prefix: str) -> list[dict[str, Any]]:
                 "name": group["message.function_call_name"],
                 "arguments": group.get("message.function_call_arguments_json"),
             }
-        out.extend(normalise_message(compact(raw)))
+        out.extend(normalise_message(compact(raw), default_role))
     return out
 
 

@@ -153,7 +153,8 @@ def normalise_message(raw: Any, default_role: str = "user") -> list[dict[str, An
     else:
         content = parse_json_container_parts(fields.get("content"))
     items, calls, responses = _split_parts(content)
-    for raw_call in fields.get("tool_calls") or ():
+    raw_calls = parse_json_container(fields.get("tool_calls"))  # a list, or a JSON string of one
+    for raw_call in raw_calls if isinstance(raw_calls, list) else ():
         if (call := normalise_tool_call(raw_call)) is not None:
             calls.append(call)
     if (call := normalise_tool_call(fields.get("function_call"))) is not None:

@@ -131,14 +131,20 @@ def _nanos(value: Any, where: str, name: str) -> int | None:
     if value is None or value == "" or value == 0 or value == "0":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= 20:
-        return int(value)  # the usual case
+        return _in_range(value, where, name)
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) < 20:
+        return int(value)  # the usual case: 19 digits at most is always in range
     if isinstance(value, str) and _NANOS.fullmatch(value.strip()):
-        return int(value)
+        return _in_range(int(value), where, name)
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        return _in_range(int(value), where, name)
     raise InvalidInput(f"{where}: {name} must be an integer of nanoseconds, got {value!r}")
+
+
+def _in_range(nanos: int, where: str, name: str) -> int:
+    if 0 <= nanos < 2**64:  # OTLP's fixed64: up to the year 2554
+        return nanos
+    raise InvalidInput(f"{where}: {name} is out of range (nanoseconds since 1970, below 2^64), got {nanos}")
 
 
 def _status(span: Mapping[str, Any], where: str) -> tuple[str, str | None]:
@@ -185,7 +191,7 @@ def _read_span(
         parent = None
     status, message = _status(span, where)
     events = []
-    for index, event in enumerate(span.get("events") or []):
+    for index, event in enumerate(_list(span.get("events"), f"{where}: events")):
         if not isinstance(event, dict):
             raise InvalidInput(f"{where}: event {index} must be a JSON object")
         events.append(
@@ -253,6 +259,8 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
         if not isinstance(entry, dict):
             raise InvalidInput(f"{here} must be a JSON object")
         resource_obj = entry.get("resource") or {}
+        if not isinstance(resource_obj, dict):
+            raise InvalidInput(f"{here}.resource must be a JSON object")
         resource = attributes(resource_obj.get("attributes"), f"{here}.resource")
         scope_key = "scopeSpans" if otlp_field(entry, "scopeSpans") is not None else (
             "instrumentationLibrarySpans"

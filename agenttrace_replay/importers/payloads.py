@@ -45,6 +45,12 @@ def _genai(raw: RawSpan, key: str) -> Any:
     return event.attributes.get(key) if event is not None else None
 
 
+def _with_details(raw: RawSpan) -> Attrs:
+    """The span's attributes, with the inference-details event's under them (the span's win)."""
+    event = raw.event(_DETAILS_EVENT) if raw.events else None
+    return {**event.attributes, **raw.attributes} if event is not None else raw.attributes
+
+
 def _event_message(name: str, attrs: Attrs) -> dict[str, Any]:
     body = parse_json_container(first(attrs, "body", "event.body"))
     fields = dict(body) if isinstance(body, dict) else dict(attrs)
@@ -101,7 +107,7 @@ def _langchain_generations(value: Any) -> list[dict[str, Any]] | None:
 
 
 def llm_output(raw: RawSpan) -> dict[str, Any] | None:
-    attrs = raw.attributes
+    attrs = _with_details(raw)
     finish: Any = None
     messages: list[dict[str, Any]] | None = None
     completion_event = raw.event("gen_ai.content.completion")
@@ -124,9 +130,11 @@ def llm_output(raw: RawSpan) -> dict[str, Any] | None:
         for event in choice_events:
             fields = _event_message(event.name, event.attributes)
             messages.extend(normalise_message(fields, "assistant"))
+            body = parse_json_container(first(event.attributes, "body", "event.body"))
             finish = finish or event.attributes.get("finish_reason")
+            finish = finish or (body.get("finish_reason") if isinstance(body, dict) else None)
     elif has_prefix(attrs, "llm.output_messages"):
-        messages = openinference_messages(attrs, "llm.output_messages")
+        messages = openinference_messages(attrs, "llm.output_messages", "assistant")
     elif attrs.get("output.value") is not None:
         value = parse_json(attrs["output.value"])
         messages = _langchain_generations(value)
@@ -188,7 +196,7 @@ def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
 
 
 def llm_input(raw: RawSpan) -> dict[str, Any]:
-    attrs = raw.attributes
+    attrs = _with_details(raw)
     return compact(
         {
             "messages": llm_input_messages(raw),
