@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import asyncpg
 
@@ -24,6 +24,9 @@ from agenttrace_replay.records import (
     TraceBundle,
     TraceRecord,
 )
+
+if TYPE_CHECKING:
+    from agenttrace_replay.importers.raw import RawSpan
 
 AGENT_COLUMNS = ("trace_id", "agent_id", "name", "role", "model", "framework", "config")
 SPAN_COLUMNS = (
@@ -65,40 +68,58 @@ def parse_text(text: str, source: str = "<input>", *, pending: bool = False) -> 
     Every check is made here. With `pending`, OTLP spans' input and output are worked out
     later, while `import_bundles` writes them, so that work overlaps the database's.
     """
+    return [bundle for _, bundle in parse_texts([(text, source)], pending=pending)]
+
+
+def parse_texts(sources: Iterable[tuple[str, str]], *, pending: bool = False) -> list[tuple[str, TraceBundle]]:
+    """`(source, bundle)` for every trace in several files (`(text, source)` pairs) read as one.
+
+    A trace whose spans are spread over several OTLP files (the Collector's file exporter
+    rotates its files, a long run is exported in parts) is built once, from all of them,
+    and named with the first file it appears in. Every file is read and every check made
+    before this returns, so nothing is written when any file is wrong.
+    """
+    from agenttrace_replay.importers.otlp import bundles_from_spans
+
     with gc_paused():
-        return _parse_text(text, source, pending)
+        out: list[tuple[str, TraceBundle]] = []
+        spans: list[RawSpan] = []
+        first_file: dict[str, str] = {}
+        for text, source in sources:
+            native, read = _read_text(text, source)
+            out.extend((source, bundle) for bundle in native)
+            spans.extend(read)
+            for span in read:
+                first_file.setdefault(span.trace_id, source)
+        for bundle in bundles_from_spans(spans, pending=True):
+            out.append((first_file[bundle.trace.trace_id], bundle))
+        for source, bundle in out:
+            validate_bundle(bundle, source)
+        if not pending:
+            for _, bundle in out:
+                bundle.complete()
+        return out
 
 
-def _parse_text(text: str, source: str, pending: bool) -> list[TraceBundle]:
+def _read_text(text: str, source: str) -> tuple[list[TraceBundle], list[RawSpan]]:
+    """A native export's bundles, or an OTLP file's spans; errors name the file."""
     head = text.lstrip()[:200]
     if not head:
         raise InvalidInput(f"{source}: the file is empty.", "Give an OTLP/JSON or agenttrace-replay export file.")
-    from agenttrace_replay.importers import detect_format
+    from agenttrace_replay.importers import native_document
 
     try:
-        if ('"format"' in head and '"agenttrace-replay"' in head) or detect_format(text) == "native":
-            import json
-
+        document = native_document(text)
+        if document is not None:
             from agenttrace_replay.importers.native import parse_native
-            from agenttrace_replay.jsonio import loads
 
-            try:
-                document = loads(text)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}).") from exc
-            except (ValueError, RecursionError) as exc:
-                raise InvalidInput(f"not valid JSON ({exc}).") from exc
-            bundles = parse_native(document)
-        else:
-            from agenttrace_replay.importers.otlp import parse_otlp
+            return parse_native(document), []
+        from agenttrace_replay.importers.otlp import read_spans
 
-            bundles = parse_otlp(text, pending=pending)
+        return [], read_spans(text)
     except InvalidInput as exc:
         message = exc.message if exc.message.endswith((".", "!", "?")) else exc.message + "."
         raise InvalidInput(f"{source}: {message}", exc.hint or "Nothing was imported from it.") from exc
-    for bundle in bundles:
-        validate_bundle(bundle, source)
-    return bundles
 
 
 @contextmanager
@@ -239,7 +260,9 @@ def _refusal(bundle: TraceBundle) -> Iterator[None]:
         yield
     except _REFUSED as exc:
         reason = str(exc).splitlines()[0]
-        raise InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.") from exc
+        error = InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.")
+        error.trace_id = bundle.trace.trace_id  # type: ignore[attr-defined]  (which file, for the CLI)
+        raise error from exc
 
 
 async def _write_bundle(
@@ -253,6 +276,7 @@ async def _write_bundle(
             t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
         )
     if inserted is None:  # already there: importing again changes nothing
+        await _check_nothing_new(conn, db, bundle)
         result.skipped.append(t.trace_id)
         on_spans(len(bundle.spans))
         return
@@ -264,6 +288,25 @@ async def _write_bundle(
             await conn.copy_records_to_table("agents", schema_name=db.schema, columns=AGENT_COLUMNS, records=rows)
     result.imported.append(t.trace_id)
     result.spans += len(bundle.spans)
+
+
+async def _check_nothing_new(conn: Any, db: Database, bundle: TraceBundle) -> None:
+    """Refuse to skip a stored trace when this file has spans of it that are not stored.
+
+    That is a trace split over several files (a rotated Collector file, a run exported in
+    parts) imported a part at a time: skipping the later part would lose its spans unseen.
+    """
+    stored = {row[0] for row in await conn.fetch(db.q.span_ids_of_trace, bundle.trace.trace_id)}
+    new = sum(1 for span in bundle.spans if span.span_id not in stored)
+    if new:
+        trace_id = bundle.trace.trace_id
+        error = InvalidInput(
+            f"trace {trace_id} is already stored, without {new} of the {len(bundle.spans)} spans given for it now "
+            "(is it split over several files?).",
+            "Import all of its files in one command, with --replace to store them together. Nothing was imported.",
+        )
+        error.trace_id = trace_id  # type: ignore[attr-defined]
+        raise error
 
 
 async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Callable[[int], None]) -> None:

@@ -152,7 +152,13 @@ def test_a_file_the_database_refuses_is_rolled_back(cli, tmp_path: Path) -> None
     path.write_text('{"format": "agenttrace-replay", "version": 1, "traces": [%s, %s]}'
                     % (trace("first-ok", "1"), trace("second-bad", '"a\\u0000b"')))  # fmt: skip
     one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE,
-                   "nul.json: trace second-bad: the database refused it", "Nothing from this file was imported")  # fmt: skip
+                   "nul.json: trace second-bad: the database refused it", "Nothing was imported")  # fmt: skip
+    nothing_imported(cli)
+    # with a good file before it in the same command: the command is all in or not at all
+    good = tmp_path / "good.json"
+    good.write_text('{"format": "agenttrace-replay", "version": 1, "traces": [%s]}' % trace("fine", "1"))
+    one_line_error(cli("trace", "import", str(good), str(path)), ExitCode.USAGE,
+                   "nul.json: trace second-bad: the database refused it", "Nothing was imported")  # fmt: skip
     nothing_imported(cli)
 
 

@@ -118,6 +118,47 @@ def test_import_replace(cli, docs: dict[str, Path]) -> None:  # type: ignore[no-
     assert shown["trace"]["name"] == "renamed by hand" and len(shown["spans"]) == 3
 
 
+def _parts(docs: dict[str, Path], folder: Path) -> tuple[Path, Path, int]:
+    """The GenAI trace split in two JSON Lines files, the way a rotating file exporter leaves it."""
+    lines = otel_traces.jsonl_variant(docs["genai"].read_text(), batch_size=3).splitlines(keepends=True)
+    first, second = folder / "part1.jsonl", folder / "part2.jsonl"
+    first.write_text("".join(lines[: len(lines) // 2]))
+    second.write_text("".join(lines[len(lines) // 2 :]))
+    spans = sum(len(json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]) for line in lines)
+    return first, second, spans
+
+
+def stored_spans(cli, trace_id: str) -> int:  # type: ignore[no-untyped-def]
+    return len(json.loads(ok(cli("trace", "show", trace_id, "--json")).stdout)["spans"])
+
+
+def test_a_trace_split_over_files_is_put_together_in_one_command(cli, docs: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first, second, spans = _parts(docs, tmp_path)
+    result = ok(cli("trace", "import", str(first), str(second)))
+    assert result.stdout == SUMMARY.format(1, spans, 0) + "\n"
+    assert stored_spans(cli, genai_id(docs)) == spans
+    whole = ok(cli("trace", "export", genai_id(docs))).stdout
+    ok(cli("trace", "delete", "--yes", genai_id(docs)))
+    ok(cli("trace", "import", str(docs["genai"])))  # the same trace from one file
+    assert ok(cli("trace", "export", genai_id(docs))).stdout == whole
+
+
+def test_a_later_part_of_a_stored_trace_is_refused_not_skipped(cli, docs: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first, second, spans = _parts(docs, tmp_path)
+    ok(cli("trace", "import", str(first)))
+    part = stored_spans(cli, genai_id(docs))
+    result = cli("trace", "import", str(second))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "part2.jsonl: trace " in result.stderr and "is already stored, without" in result.stderr
+    assert "Import all of its files in one command, with --replace" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert stored_spans(cli, genai_id(docs)) == part  # nothing changed
+    assert ok(cli("trace", "import", str(first))).stdout == SUMMARY.format(0, 0, 1) + "\n"  # the same part: skipped
+    replaced = ok(cli("trace", "import", "--replace", str(first), str(second)))
+    assert replaced.stdout == SUMMARY.format(1, spans, 0) + "; replaced 1\n"
+    assert stored_spans(cli, genai_id(docs)) == spans
+
+
 # --- list -------------------------------------------------------------------------------------
 
 

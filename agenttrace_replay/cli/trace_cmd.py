@@ -82,7 +82,7 @@ def import_(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite traces that are already in the database.")] = False,
     json: JsonFlag = False,
 ) -> None:
-    """Import trace files. Each file is all in or not at all; a trace already present is skipped."""
+    """Import trace files, all in or not at all; a trace already present is skipped."""
     from agenttrace_replay import traces
 
     # A bar on a terminal for large inputs: while reading (one step per file, a spinner
@@ -90,40 +90,38 @@ def import_(
     big = sum(_size(name) for name in files) >= PROGRESS_BYTES
     progress = _progress() if not json and sys.stderr.isatty() and big else None
 
-    def parse_all():  # type: ignore[no-untyped-def]
-        # Read and parse everything first: a bad file stops the command before anything is written.
+    def sources():  # type: ignore[no-untyped-def]
         reading = progress.add_task("reading", total=len(files)) if progress else None
-        parsed = []
         for name in files:
             if progress:
                 from rich.markup import escape  # only with a bar: Rich takes 20 ms to import
 
                 progress.update(reading, description=f"reading {escape(name)}")
-            parsed.append((name, traces.parse_text(read_source(name), name, pending=True)))
+            yield read_source(name), name
             if progress:
                 progress.advance(reading)
-        return parsed
 
     if progress:
         progress.start()
     try:
-        parsed = guarded(ctx, parse_all)
-        total_spans = sum(len(b.spans) for _, bundles in parsed for b in bundles)
+        # Every file is read and checked first: a bad file stops the command before anything
+        # is written. A trace spread over several of the files is put together from all of them.
+        parsed = guarded(ctx, lambda: traces.parse_texts(sources(), pending=True))
+        total_spans = sum(len(bundle.spans) for _, bundle in parsed)
         if progress is None and not json and sys.stderr.isatty() and total_spans >= PROGRESS_SPANS:
             progress = _progress()
             progress.start()
+        file_of = {bundle.trace.trace_id: name for name, bundle in parsed}
 
         async def body(db):  # type: ignore[no-untyped-def]
-            result = traces.ImportResult()
             task = progress.add_task("importing spans", total=total_spans) if progress else None
-            for name, bundles in parsed:
-                on_spans = (lambda count: progress.advance(task, count)) if progress else None
-                try:
-                    result.add(await traces.import_bundles(db, bundles, replace=replace, on_spans=on_spans))
-                except InvalidInput as exc:  # the database refused a value: this file is rolled back
-                    earlier = f" The {len(result.imported)} trace(s) of the files before it were imported." if result.imported else ""
-                    raise InvalidInput(f"{name}: {exc.message}", f"Nothing from this file was imported.{earlier}") from exc
-            return result
+            on_spans = (lambda count: progress.advance(task, count)) if progress else None
+            try:
+                return await traces.import_bundles(db, [b for _, b in parsed], replace=replace, on_spans=on_spans)
+            except InvalidInput as exc:  # refused by the database, or in conflict with it: all rolled back
+                name = file_of.get(getattr(exc, "trace_id", None) or "")
+                where = f"{name}: " if name else ""
+                raise InvalidInput(f"{where}{exc.message}", exc.hint or "Nothing was imported.") from exc
 
         result = run(ctx, body)
     finally:

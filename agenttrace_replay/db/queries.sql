@@ -58,6 +58,9 @@ SELECT span_id, trace_id, parent_span_id, agent_id, name, kind, start_time, end_
 FROM {schema}.spans WHERE trace_id = $1
 ORDER BY start_time NULLS LAST, span_id
 
+-- name: span_ids_of_trace
+SELECT span_id FROM {schema}.spans WHERE trace_id = $1
+
 -- name: delete_trace
 DELETE FROM {schema}.traces WHERE trace_id = $1 RETURNING trace_id
 

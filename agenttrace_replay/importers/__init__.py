@@ -7,7 +7,7 @@ OTLP/JSON (see docs/import-formats.md). The native format has its own module.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from ..jsonio import loads
 from .otlp import parse_otlp
@@ -25,16 +25,21 @@ def detect_format(text: str | bytes) -> Literal["otlp", "native"]:
     Anything that is not native is reported as OTLP, so the OTLP reader, which says
     precisely what is wrong, gets to explain a file that is neither.
     """
+    return "otlp" if native_document(text) is None else "native"
+
+
+def native_document(text: str | bytes) -> dict[str, Any] | None:
+    """The decoded document when the text is a native export, else None (decoded once)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     text = text.lstrip("\ufeff \t\r\n")
     head = text[:4096]
     if not text.startswith("{") or (_OTLP_MARKER.search(head) and not _NATIVE_MARKER.search(head)):
-        return "otlp"
+        return None
     try:
         document = loads(text)
-    except ValueError:
-        return "otlp"
+    except (ValueError, RecursionError):
+        return None
     if isinstance(document, dict) and document.get("format") == NATIVE_FORMAT:
-        return "native"
-    return "otlp"
+        return document
+    return None

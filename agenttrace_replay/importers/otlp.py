@@ -304,8 +304,13 @@ def parse_otlp(data: str | bytes, *, pending: bool = False) -> list[TraceBundle]
     With `pending`, the spans' payloads are left to be computed while they are written
     (`TraceBundle.pending`); any error in the file is still found here.
     """
+    return bundles_from_spans(read_spans(data), pending=pending)
+
+
+def bundles_from_spans(spans: Iterable[RawSpan], *, pending: bool = False) -> list[TraceBundle]:
+    """`parse_otlp` of spans already read, from one file or several."""
     traces: dict[str, dict[str, RawSpan]] = {}
-    for span in read_spans(data):
+    for span in spans:
         traces.setdefault(span.trace_id, {})[span.span_id] = span
     bundles = [build_bundle(trace_id, list(spans.values())) for trace_id, spans in traces.items()]
     return bundles if pending else [bundle.complete() for bundle in bundles]
