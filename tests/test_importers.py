@@ -842,3 +842,25 @@ def test_message_shapes_from_other_frameworks() -> None:
 def test_hostile_json_is_invalid_input(data: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
         parse_otlp(data)
+
+
+def _agents_of(*agents: tuple[str, str | None]) -> list[tuple[str, str]]:
+    """(agent id, name) of a trace with one root span and one agent span per (name, declared id)."""
+    spans = [{"traceId": "ab" * 16, "spanId": "0" * 15 + "1", "name": "run"}]
+    for index, (name, agent_id) in enumerate(agents, start=2):
+        attributes = [{"key": "gen_ai.agent.name", "value": {"stringValue": name}}]
+        if agent_id:
+            attributes.append({"key": "gen_ai.agent.id", "value": {"stringValue": agent_id}})
+        spans.append({"traceId": "ab" * 16, "spanId": f"{index:016x}", "parentSpanId": "0" * 15 + "1",
+                      "name": f"invoke_agent {name}", "startTimeUnixNano": str(index), "attributes": attributes})  # fmt: skip
+    (bundle,) = parse_otlp(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
+    return sorted((a.agent_id, a.name) for a in bundle.agents)
+
+
+def test_agents_whose_names_slug_alike_get_different_ids() -> None:
+    assert _agents_of(("研究者", None), ("計画者", None)) == [("agent-研究者", "研究者"), ("agent-計画者", "計画者")]
+    assert _agents_of(("Writer", None), ("writer!", None)) == [("agent-writer", "Writer"), ("agent-writer-2", "writer!")]
+
+
+def test_a_made_up_agent_id_never_takes_a_declared_one() -> None:
+    assert _agents_of(("Beta", None), ("Gamma", "agent-beta")) == [("agent-beta", "Gamma"), ("agent-beta-2", "Beta")]

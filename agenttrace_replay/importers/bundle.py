@@ -84,6 +84,20 @@ def _agents(
     id_for_name = {
         i.name: i.agent_id for i in identities.values() if i is not None and i.agent_id
     }
+    taken = set(id_for_name.values())  # a made-up id never takes one a span declared
+    made_up: dict[str, str] = {}
+
+    def made_up_id(name: str) -> str:
+        """`agent-<slug>`, numbered when two different names slug alike."""
+        if name not in made_up:
+            base = candidate = "agent-" + conv.slug(name)
+            number = 2
+            while candidate in taken:
+                candidate, number = f"{base}-{number}", number + 1
+            taken.add(candidate)
+            made_up[name] = candidate
+        return made_up[name]
+
     span_agent: dict[str, str | None] = {}
     introduced: dict[str, conv.AgentIdentity] = {}
     for span in ordered:
@@ -92,8 +106,7 @@ def _agents(
             pid = parent[span.span_id]
             span_agent[span.span_id] = span_agent.get(pid) if pid else None
             continue
-        agent_id = identity.agent_id or id_for_name.get(identity.name)
-        agent_id = agent_id or "agent-" + conv.slug(identity.name)
+        agent_id = identity.agent_id or id_for_name.get(identity.name) or made_up_id(identity.name)
         span_agent[span.span_id] = agent_id
         known = introduced.setdefault(agent_id, identity)
         known.role = known.role or identity.role

@@ -198,7 +198,8 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "agent"
+    """Lower-case letters and digits of any script, runs of anything else as one `-`."""
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-") or "agent"
 
 
 def framework_from_scope(scope_name: str | None) -> str | None:
