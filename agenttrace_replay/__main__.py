@@ -1,5 +1,5 @@
 """``python -m agenttrace_replay``: the same command, named as the console script is."""
 
-from agenttrace_replay.cli.app import app
+from agenttrace_replay.cli.app import main
 
-app(prog_name="agenttrace-replay")
+main(prog_name="agenttrace-replay")

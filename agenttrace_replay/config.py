@@ -71,7 +71,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise InvalidInput(f"cannot read config file {path}: {exc.strerror}.", "Fix the path or its permissions.") from exc
     except yaml.YAMLError as exc:

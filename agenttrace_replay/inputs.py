@@ -139,7 +139,7 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
     """A JSON or YAML file holding an object to merge into the input."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInput(f"input file {path}: no such file.") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -144,6 +144,7 @@ def gc_paused() -> Iterator[None]:
 
 _INT32 = 2**31 - 1
 _INT64 = 2**63 - 1
+_BIGINT = frozenset(("total_tokens", "input_tokens", "output_tokens"))  # bigint columns
 _TEXT = (str, type(None))
 
 
@@ -156,7 +157,7 @@ def _check_types(record: Any, where: Callable[[], str], rules: dict[str, tuple[A
             continue
         ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
         if ok and isinstance(value, int) and not isinstance(value, bool):
-            ok = abs(value) <= (_INT64 if name == "total_tokens" else _INT32)
+            ok = abs(value) <= (_INT64 if name in _BIGINT else _INT32)
         if not ok:
             kinds = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
             raise InvalidInput(f"{where()}: {name} must be {kinds} (in range), found {value!r:.60}.")

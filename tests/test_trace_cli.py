@@ -378,3 +378,26 @@ def test_no_progress_bar_on_a_terminal_for_small_inputs(db_url: str, tmp_path: P
     path.write_text(big_otlp(20))
     drawn, out = drawn_on_a_terminal(db_url, path, tmp_path)
     assert out == SUMMARY.format(1, 20, 0) + "\n" and drawn == b""
+
+
+def test_a_stdout_that_is_not_utf8_never_stops_a_command(db_url: str, tmp_path: Path) -> None:
+    """`PYTHONIOENCODING=ascii` (or an old locale): tables show `?`, JSON and exports stay UTF-8."""
+    name = "研究者 führt aus"
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": name,
+            "attributes": [{"key": "gen_ai.agent.name", "value": {"stringValue": "研究者"}}]}  # fmt: skip
+    path = tmp_path / "unicode.json"
+    path.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "AGENTTRACE_DATA_DIR": str(tmp_path / "no-embedded")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run([sys.executable, "-m", "agenttrace_replay", "--db", db_url, *args],
+                              capture_output=True, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+        return proc
+
+    run("trace", "import", str(path))
+    assert "??? f?hrt aus" in run("trace", "show", "ab" * 16).stdout.decode("ascii")
+    assert "??? f?hrt aus" in run("trace", "list").stdout.decode("ascii")
+    exported = json.loads(run("trace", "export", "ab" * 16).stdout.decode("utf-8"))
+    assert exported["traces"][0]["spans"][0]["name"] == name
+    assert json.loads(run("trace", "show", "ab" * 16, "--json").stdout.decode("utf-8"))["trace"]["name"] == name

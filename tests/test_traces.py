@@ -91,12 +91,20 @@ async def test_an_invalid_second_trace_writes_nothing(db: Database, genai_doc: s
     assert await counts(db) == {"traces": 0, "agents": 0, "spans": 0}
 
 
+async def test_token_counts_beyond_32_bits_are_stored_as_written(db: Database) -> None:
+    document = json.loads(dumps([small_trace("trace-big")]))
+    document["traces"][0]["spans"][0]["input_tokens"] = 3_000_000_000
+    await traces.import_bundles(db, traces.parse_text(json.dumps(document), "big.json"))
+    (span, *_) = (await traces.get_trace(db, "trace-big")).spans
+    assert span.input_tokens == 3_000_000_000
+
+
 async def test_a_file_whose_second_trace_is_malformed_is_refused_before_writing(db: Database) -> None:
     document = json.loads(dumps([small_trace("trace-ok"), small_trace("trace-wrong")]))
     document["traces"][1]["spans"][0]["input_tokens"] = "many"
     with pytest.raises(InvalidInput, match="trace trace-wrong: span 'trace-wrong-s0': input_tokens must be int"):
         traces.parse_text(json.dumps(document), "two.json")
-    document["traces"][1]["spans"][0]["input_tokens"] = 2**40  # does not fit the integer column
+    document["traces"][1]["spans"][0]["input_tokens"] = 2**63  # does not fit the bigint column
     with pytest.raises(InvalidInput, match="input_tokens must be int or null \\(in range\\)"):
         traces.parse_text(json.dumps(document), "two.json")
     document["traces"][1]["spans"][0]["input_tokens"] = 1

@@ -6,6 +6,7 @@ Heavy modules (asyncpg, the core, Rich renderers) are imported inside the comman
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -50,5 +51,16 @@ app.command("diff")(replay_cmd.diff)
 app.command("demo")(demo_cmd.demo)
 
 
-def main() -> None:
-    app()
+def main(prog_name: str | None = None) -> None:
+    _never_fail_on_encoding()
+    app(prog_name=prog_name)
+
+
+def _never_fail_on_encoding() -> None:
+    """On a terminal or pipe that is not UTF-8 (`PYTHONIOENCODING=ascii`, an old locale), a
+    character it cannot show is printed as `?` instead of stopping the command; data
+    (JSON, exports) is written as UTF-8 bytes anyway (`common.write_stdout`)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")

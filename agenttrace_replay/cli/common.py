@@ -107,12 +107,25 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    write_stdout(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
 
 
 def print_line(text: str) -> None:
     """One plain line of data on stdout: never wrapped at the console width, never markup."""
-    sys.stdout.write(text + "\n")
+    write_stdout(text + "\n")
+
+
+def write_stdout(text: str) -> None:
+    """Text on stdout in UTF-8 whatever the locale says: JSON and exports are UTF-8, and a
+    stdout set to ASCII (`LANG=C`, `PYTHONIOENCODING=ascii`) must not crash a command."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    buffer = getattr(sys.stdout, "buffer", None)
+    if encoding == "utf8" or buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -11,7 +11,7 @@ def sample_files() -> list[tuple[str, str]]:
     from importlib import resources
 
     folder = resources.files("agenttrace_replay").joinpath("samples")
-    return sorted((p.name, p.read_text()) for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted((p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir() if p.name.endswith(".json"))
 
 
 def demo(ctx: typer.Context, json: JsonFlag = False) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, run, stderr, stdout
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, run, stderr, stdout, write_stdout
 from agenttrace_replay.errors import InvalidInput
 
 app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
@@ -185,12 +185,12 @@ def export(
 
     text = run(ctx, lambda db: traces.export_traces(db, trace))
     if output is None:
-        sys.stdout.write(text)
+        write_stdout(text)
         return
 
     def write() -> None:
         try:
-            output.write_text(text)
+            output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise InvalidInput(f"cannot write {output}: {exc.strerror}.") from None
 

@@ -36,7 +36,7 @@ def available() -> tuple[Migration, ...]:
     for entry in folder.iterdir():
         match = _FILE_RE.match(entry.name)
         if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text()))
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     return tuple(sorted(found, key=lambda m: m.version))
 
 

@@ -15,7 +15,7 @@ _NAME_RE = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
 
 @lru_cache(maxsize=1)
 def _raw_queries() -> dict[str, str]:
-    text = resources.files("agenttrace_replay.db").joinpath("queries.sql").read_text()
+    text = resources.files("agenttrace_replay.db").joinpath("queries.sql").read_text(encoding="utf-8")
     parts = _NAME_RE.split(text)
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
 
