@@ -864,3 +864,29 @@ def test_agents_whose_names_slug_alike_get_different_ids() -> None:
 
 def test_a_made_up_agent_id_never_takes_a_declared_one() -> None:
     assert _agents_of(("Beta", None), ("Gamma", "agent-beta")) == [("agent-beta", "Gamma"), ("agent-beta-2", "Beta")]
+
+
+def test_a_trace_across_services_keeps_each_spans_resource_and_kind() -> None:
+    """Two services (two SDK providers with their own resource) in one trace, as a distributed run."""
+    from opentelemetry import trace as otel_trace
+    from opentelemetry.trace import SpanKind
+
+    with otel_traces.recording("web") as (web, web_spans), otel_traces.recording("tools-api") as (api, api_spans):
+        with web.get_tracer("web").start_as_current_span("invoke_agent planner", kind=SpanKind.SERVER) as root:
+            root.set_attribute("gen_ai.agent.name", "planner")
+            with api.get_tracer("api").start_as_current_span("execute_tool search", kind=SpanKind.CLIENT) as tool:
+                tool.set_attribute("gen_ai.tool.name", "search")
+            assert otel_trace.get_current_span() is root
+        spans = [*api_spans.get_finished_spans(), *web_spans.get_finished_spans()]
+    (bundle,) = parse_otlp(otel_traces.otlp_json(spans))
+    root_record, tool_record = only(bundle, "invoke_agent planner"), only(bundle, "execute_tool search")
+    assert root_record.attributes["otel.resource"]["service.name"] == "web"
+    assert tool_record.attributes["otel.resource"]["service.name"] == "tools-api"
+    assert (root_record.attributes["otel.span_kind"], tool_record.attributes["otel.span_kind"]) == (
+        "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT")
+    assert bundle.trace.metadata["service.name"] in ("web", "tools-api")
+
+
+def test_a_trace_of_one_service_keeps_its_resource_once(genai: TraceBundle) -> None:
+    assert genai.trace.metadata["service.name"]
+    assert not any("otel.resource" in span.attributes for span in genai.spans)

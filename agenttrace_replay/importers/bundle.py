@@ -115,8 +115,16 @@ def _agents(
     return span_agent, introduced
 
 
-def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None) -> SpanRecord:
-    """Everything about the span but its input and output (`_complete` adds those)."""
+_PLAIN_KINDS = (None, "SPAN_KIND_INTERNAL", "SPAN_KIND_UNSPECIFIED")
+
+
+def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None, own_resource: bool) -> SpanRecord:
+    """Everything about the span but its input and output (`_complete` adds those).
+
+    Beside the attributes as written, `otel.*` keys keep what OTLP says outside them: a
+    parent that is not in the file, a span kind other than internal, the span's resource
+    when the trace's spans come from several (`own_resource`), links and events.
+    """
     attrs = raw.attributes
     kind = conv.span_kind(attrs, raw.name)
     status, error = conv.span_status(raw)
@@ -124,6 +132,10 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None) -> S
     attributes = dict(attrs)
     if raw.parent_span_id and parent_id is None:
         attributes["otel.missing_parent_span_id"] = raw.parent_span_id
+    if raw.span_kind not in _PLAIN_KINDS:
+        attributes["otel.span_kind"] = raw.span_kind
+    if own_resource:
+        attributes["otel.resource"] = raw.resource
     if raw.links:
         attributes["otel.links"] = [
             {
@@ -305,7 +317,10 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     """
     ordered, parent = _tree_order(spans)
     span_agent, introduced = _agents(ordered, parent)
-    records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id]) for raw in ordered]
+    # A trace that crosses services has a resource per service: each span then keeps its own
+    # (the trace's metadata has the first's attributes, as for a trace of one service).
+    several = len(unique(raw.resource for raw in ordered)) > 1
+    records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id], several) for raw in ordered]
     raws = {s.span_id: s for s in ordered}
     by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
     agents = _agent_records(trace_id, introduced, by_time, raws)
