@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,18 +150,38 @@ _TEXT = (str, type(None))
 
 
 def _check_types(record: Any, where: Callable[[], str], rules: dict[str, tuple[Any, ...]]) -> None:
-    """Each field has one of its allowed types (``int`` never accepts a bool) and fits its column."""
+    """Each field has one of its allowed types (``int`` never accepts a bool) and fits its column;
+    a float is finite (a cost that adds up to infinity would make every JSON output invalid)."""
     for name, allowed in rules.items():
         value = getattr(record, name)
         kind = type(value)
-        if kind in allowed and kind is not int:  # the usual case: exactly an allowed type
+        if kind in allowed and kind is not int and kind is not float:  # the usual case
             continue
         ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
         if ok and isinstance(value, int) and not isinstance(value, bool):
             ok = abs(value) <= (_INT64 if name in _BIGINT else _INT32)
+        elif ok and isinstance(value, float):
+            ok = math.isfinite(value)
         if not ok:
             kinds = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
             raise InvalidInput(f"{where()}: {name} must be {kinds} (in range), found {value!r:.60}.")
+
+
+def _check_messages(payload: Any, where: Callable[[], str]) -> None:
+    """A model call's `messages`, in the shape of docs/messages.md as far as everything that
+    reads them relies on it: objects with a text role, tool calls a list of objects. (OTLP
+    payloads are built in that shape; this guards the native format.)"""
+    if not isinstance(payload, dict) or "messages" not in payload:
+        return
+    messages = payload["messages"]
+    if not isinstance(messages, list):
+        raise InvalidInput(f"{where()}.messages must be a list of messages, found {messages!r:.60}.")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise InvalidInput(f"{where()}.messages[{index}] must be an object with a text role, found {message!r:.60}.")
+        calls = message.get("tool_calls")
+        if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) for c in calls)):
+            raise InvalidInput(f"{where()}.messages[{index}].tool_calls must be a list of objects, found {calls!r:.60}.")
 
 
 def validate_bundle(bundle: TraceBundle, source: str) -> None:
@@ -178,6 +199,9 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
         _check_types(span, lambda: f"{where}: span {span.span_id!r:.60}", _SPAN_TYPES)
         if span.trace_id != trace.trace_id:
             raise InvalidInput(f"{where}: span {span.span_id} names another trace ({span.trace_id!r:.60}).")
+        if span.kind == "llm_call":  # other spans' payloads are whatever the agent passed
+            _check_messages(span.input, lambda: f"{where}: span {span.span_id!r:.60}: input")
+            _check_messages(span.output, lambda: f"{where}: span {span.span_id!r:.60}: output")
     if trace.status not in TRACE_STATUSES:
         raise InvalidInput(f"{where}: status {trace.status!r} is not one of {', '.join(TRACE_STATUSES)}.")
     seen: set[str] = set()
@@ -194,6 +218,25 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
     agent_ids = [a.agent_id for a in bundle.agents]
     if len(agent_ids) != len(set(agent_ids)):
         raise InvalidInput(f"{where}: an agent id appears twice.")
+    _check_no_cycle(bundle, where)
+
+
+def _check_no_cycle(bundle: TraceBundle, where: str) -> None:
+    """No span is its own ancestor: every reader walks the spans as a tree."""
+    parent = {s.span_id: s.parent_span_id for s in bundle.spans}
+    done: set[str] = set()  # spans whose ancestry is known to end at a root
+    for span in bundle.spans:
+        path: set[str] = set()
+        current: str | None = span.span_id
+        while current is not None and current in parent and current not in done:
+            if current in path:
+                raise InvalidInput(
+                    f"{where}: span {current} is its own ancestor (its parent_span_id chain loops).",
+                    "Fix the parent ids in the file; nothing was imported.",
+                )
+            path.add(current)
+            current = parent[current]
+        done.update(path)
 
 
 _NUMBER = (int, float)

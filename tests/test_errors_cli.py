@@ -111,6 +111,12 @@ def test_text_that_is_not_json(cli, tmp_path: Path, content: str, message: str) 
     nothing_imported(cli)
 
 
+def _native_span(more: list[dict[str, object]] | None = None, **fields: object) -> dict[str, object]:
+    """A native export of trace `t` with span `s1` (these fields added) and `more` spans."""
+    span = {"span_id": "s1", "trace_id": "t", "name": "x", **fields}
+    return {"format": "agenttrace-replay", "version": 1, "traces": [{"trace": {"trace_id": "t"}, "spans": [span, *(more or [])]}]}
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
@@ -125,6 +131,17 @@ def test_text_that_is_not_json(cli, tmp_path: Path, content: str, message: str) 
          "unknown field(s) colour"),
         ({"format": "agenttrace-replay", "version": 1, "traces": [{"trace": {"trace_id": "t", "total_tokens": "lots"}}]},
          "total_tokens must be int"),
+        ({"resourceSpans": [{"scopeSpans": [{"spans": [
+            {"traceId": "ab" * 16, "spanId": f"{i:016x}", "name": f"chat {i}",
+             "attributes": [{"key": "gen_ai.usage.cost", "value": {"doubleValue": 1e308}}]} for i in (1, 2)]}]}]},
+         "total_cost_usd must be int or float (in range), found inf"),
+        (_native_span(kind="llm_call", input={"messages": [5]}),
+         "span 's1': input.messages[0] must be an object with a text role, found 5"),
+        (_native_span(kind="llm_call", output={"messages": [{"role": "assistant", "tool_calls": 5}]}),
+         "output.messages[0].tool_calls must be a list of objects"),
+        (_native_span(parent_span_id="s1"), "span s1 is its own ancestor"),
+        (_native_span(parent_span_id="s2", more=[{"span_id": "s2", "trace_id": "t", "name": "y", "parent_span_id": "s1"}]),
+         "is its own ancestor"),
     ],
 )  # fmt: skip
 def test_json_of_the_wrong_shape(cli, tmp_path: Path, document: object, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -151,7 +151,10 @@ def message_text(message: dict[str, Any]) -> Text:
     content = message.get("content")
     if content is not None:
         text.append(content if isinstance(content, str) else _json.dumps(content, ensure_ascii=False))
-    for call in message.get("tool_calls") or []:
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict):
+            continue  # not a tool call: the state's JSON below still shows it
         args = call.get("arguments")
         args_text = args if isinstance(args, str) else _json.dumps(args, ensure_ascii=False, sort_keys=True)
         text.append(f"\n  -> {call.get('name')}({args_text})", style="cyan")
@@ -182,7 +185,8 @@ def checkpoint_view(checkpoint: Any) -> Any:
         head.append(f"\nname: {checkpoint.name}")
     head.append(f"\nreplays: {checkpoint.replay_count}")
     messages = state.get("messages") or []
-    transcript: list[Any] = [message_text(m) for m in messages] or [Text("(no messages yet)", style="dim")]
+    transcript: list[Any] = [message_text(m) for m in messages if isinstance(m, dict)]
+    transcript = transcript or [Text("(no messages yet)", style="dim")]
     parts: list[Any] = [
         head,
         Panel(Group(*transcript), title=f"conversation so far ({len(messages)} messages)", title_align="left"),
