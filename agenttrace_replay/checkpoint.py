@@ -134,6 +134,8 @@ class CheckpointManager:
 
     async def _resolve_span(self, conn: Any, trace_id: str, span_id: str) -> str:
         q = self.db.q
+        if not span_id.strip():
+            raise InvalidInput("empty span id.", f"See the trace's spans with: agenttrace-replay trace show {trace_id}")
         rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
         if rows and (rows[0] == span_id or len(rows) == 1):
             return rows[0]

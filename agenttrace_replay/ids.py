@@ -5,7 +5,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from agenttrace_replay.errors import AmbiguousId, NotFound
+from agenttrace_replay.errors import AmbiguousId, InvalidInput, NotFound
+
+# Ids are indexed, and an index entry must fit in about a third of a page (2,704 bytes): a
+# (trace, span) pair of ids of at most 1,000 bytes of UTF-8 each always does.
+MAX_ID_LENGTH = 1000
+
+
+def too_long(value: str) -> bool:
+    """More than MAX_ID_LENGTH bytes in UTF-8."""
+    return len(value) > MAX_ID_LENGTH // 4 and len(value.encode("utf-8", "surrogatepass")) > MAX_ID_LENGTH
 
 
 def new_id(prefix: str) -> str:
@@ -25,7 +34,9 @@ async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
     ``sql`` takes ($1 exact id, $2 LIKE pattern) and returns the exact match first.
     """
     if not given or not given.strip():
-        raise NotFound(f"empty {what} id.", hint)
+        raise InvalidInput(f"empty {what} id.", hint)
+    if too_long(given):
+        raise NotFound(f"no {what} '{given[:40]}...' (ids are at most {MAX_ID_LENGTH:,} bytes long).", hint)
     rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
     if not rows:
         raise NotFound(f"no {what} '{given}'.", hint)

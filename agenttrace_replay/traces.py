@@ -189,6 +189,8 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
     trace = bundle.trace
     if not isinstance(trace.trace_id, str) or not trace.trace_id:
         raise InvalidInput(f"{source}: a trace has no text trace_id (found {trace.trace_id!r:.60}).")
+    if ids.too_long(trace.trace_id):
+        raise InvalidInput(f"{source}: a trace id is longer than {ids.MAX_ID_LENGTH:,} bytes ({trace.trace_id[:40]!r}...).")
     where = f"{source}: trace {trace.trace_id}"
     _check_types(trace, lambda: where, _TRACE_TYPES)
     for agent in bundle.agents:
@@ -208,6 +210,8 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
     for span in bundle.spans:
         if not span.span_id:
             raise InvalidInput(f"{where}: a span has no span_id.")
+        if ids.too_long(span.span_id):
+            raise InvalidInput(f"{where}: span id {span.span_id[:40]!r}... is longer than {ids.MAX_ID_LENGTH:,} bytes.")
         if span.span_id in seen:
             raise InvalidInput(f"{where}: span id {span.span_id} appears twice.")
         seen.add(span.span_id)
@@ -216,6 +220,8 @@ def validate_bundle(bundle: TraceBundle, source: str) -> None:
         if span.status not in SPAN_STATUSES:
             raise InvalidInput(f"{where}: span {span.span_id} has unknown status {span.status!r}.")
     agent_ids = [a.agent_id for a in bundle.agents]
+    if any(ids.too_long(agent_id) for agent_id in agent_ids):
+        raise InvalidInput(f"{where}: an agent id is longer than {ids.MAX_ID_LENGTH:,} bytes.")
     if len(agent_ids) != len(set(agent_ids)):
         raise InvalidInput(f"{where}: an agent id appears twice.")
     _check_no_cycle(bundle, where)
@@ -413,8 +419,8 @@ async def list_traces(
 ) -> list[dict[str, Any]]:
     if status is not None and status not in TRACE_STATUSES:
         raise InvalidInput(f"unknown status {status!r}.", f"Use one of: {', '.join(TRACE_STATUSES)}.")
-    if limit < 1:
-        raise InvalidInput("--limit must be at least 1.")
+    if not 1 <= limit <= _INT64:
+        raise InvalidInput("--limit must be between 1 and 2^63 - 1.")
     if name is not None:  # literal text: '_' and '%' in a name are not wildcards
         name = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     async with db.acquire() as conn:

@@ -428,11 +428,13 @@ async def test_unknown_trace_span_and_checkpoint_are_not_found(db: Database) -> 
         manager.get_checkpoint("chk-000000000000"),
         manager.restore("chk-ffffffffffff"),
         manager.delete_checkpoint("chk-nothing"),
-        manager.get_checkpoint(""),
     ):
         with pytest.raises(NotFound) as raised:
             await call
         assert raised.value.exit_code == 3
+    with pytest.raises(InvalidInput, match="empty checkpoint id") as empty:  # bad input, not a missing thing
+        await manager.get_checkpoint("")
+    assert empty.value.exit_code == 2
     with pytest.raises(NotFound, match="no span 'nope' in trace trace-weather"):
         await manager.create_checkpoint("trace-weather", "nope")
     assert (await counts(db))["checkpoints"] == 0

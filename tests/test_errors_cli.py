@@ -202,6 +202,48 @@ def test_an_unknown_trace_id(cli, command: list[str]) -> None:  # type: ignore[n
     assert line == "error: no trace 'no-such-trace'. List traces with: agenttrace-replay trace list"
 
 
+def test_values_that_cannot_be_ids(cli, good_file: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("trace", "import", str(good_file)).exit_code == 0
+    trace_id = json.loads(cli("trace", "list", "--json").stdout)[0]["trace_id"]
+    one_line_error(cli("trace", "show", ""), ExitCode.USAGE, "empty trace id")
+    one_line_error(cli("trace", "show", "\udcff"), ExitCode.USAGE, "the database refused a value given")  # bytes 0xff
+    one_line_error(cli("trace", "show", "a" * 5000), ExitCode.NOT_FOUND, "ids are at most 1,000 bytes long")
+    assert len(cli("trace", "show", "a" * 5000).stderr) < 300  # not echoed in full
+    one_line_error(cli("checkpoint", "create", trace_id, "--span", ""), ExitCode.USAGE, "empty span id")
+    one_line_error(cli("checkpoint", "auto", trace_id, "--kinds", ","), ExitCode.USAGE, "names no span kind")
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"format": "agenttrace-replay", "version": 1, "traces": [{"trace": {"trace_id": "t" * 1001}}]},
+         "a trace id is longer than 1,000 bytes"),
+        (_native_span(span_id="s" * 3000), "is longer than 1,000 bytes"),
+        ({"format": "agenttrace-replay", "version": 1, "traces": [{"trace": {"trace_id": "t"},
+                                                                   "spans": [{"span_id": "s", "trace_id": "t"}]}]},
+         "traces[0].spans[0]: missing field(s) name"),
+        ({"format": "agenttrace-replay", "version": True, "traces": []}, "unsupported agenttrace-replay export version True"),
+    ],
+)  # fmt: skip
+def test_native_files_the_database_could_not_take(cli, tmp_path: Path, document: object, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "native.json"
+    path.write_text(json.dumps(document))
+    one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE, message)
+    nothing_imported(cli)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written(db_url: str, good_file: Path, tmp_path: Path) -> None:
+    """A full disk on stdout (here /dev/full): one line and exit 2, like `-o` on a bad path."""
+    env = {**os.environ, "AGENTTRACE_DATA_DIR": str(tmp_path)}
+    base = [sys.executable, "-m", "agenttrace_replay", "--db", db_url]
+    subprocess.run([*base, "trace", "import", str(good_file)], check=True, capture_output=True, env=env)
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*base, "trace", "list", "--json"], stdout=full, stderr=subprocess.PIPE, env=env, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "error: cannot write the output: No space left on device.\n"
+
+
 def test_an_ambiguous_prefix(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     document = {"format": "agenttrace-replay", "version": 1,
                 "traces": [{"trace": {"trace_id": f"run-{i}"}} for i in range(2)]}  # fmt: skip
@@ -214,7 +256,11 @@ def test_an_ambiguous_prefix(cli, tmp_path: Path) -> None:  # type: ignore[no-un
     [
         (["--since", "yesterday"], "--since 'yesterday' is neither"),
         (["--status", "done"], "unknown status 'done'"),
-        (["--limit", "0"], "--limit must be at least 1"),
+        (["--limit", "0"], "--limit must be between 1 and 2^63 - 1"),
+        (["--limit", "99999999999999999999999"], "--limit must be between 1"),
+        (["--since", "99999999999d"], "reaches back before the year 1"),
+        (["--since", "0001-01-01T00:00:00+05:00"], "is before the year 1 in UTC"),
+        (["--since", ""], "is neither an ISO date/time"),
     ],
 )
 def test_bad_list_options(cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]

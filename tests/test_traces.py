@@ -305,7 +305,7 @@ async def test_list_filters(listed: Database) -> None:
 async def test_list_refuses_bad_filters(listed: Database) -> None:
     with pytest.raises(InvalidInput, match="unknown status 'done'"):
         await traces.list_traces(listed, status="done")
-    with pytest.raises(InvalidInput, match="--limit must be at least 1"):
+    with pytest.raises(InvalidInput, match="--limit must be between 1 and"):
         await traces.list_traces(listed, limit=0)
 
 

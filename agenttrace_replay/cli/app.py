@@ -53,7 +53,24 @@ app.command("demo")(demo_cmd.demo)
 
 def main(prog_name: str | None = None) -> None:
     _never_fail_on_encoding()
-    app(prog_name=prog_name)
+    try:
+        try:
+            app(prog_name=prog_name)
+        finally:
+            sys.stdout.flush()
+    except OSError as exc:  # the output could not be written: a full disk, a closed pipe
+        _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> None:
+    import errno
+    import os
+
+    sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+    if exc.errno == errno.EPIPE:  # the reader stopped reading (`| head`): not an error
+        raise SystemExit(0)
+    sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}.\n")
+    raise SystemExit(2)
 
 
 def _never_fail_on_encoding() -> None:

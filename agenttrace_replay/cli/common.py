@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, NoReturn,
 
 import typer
 
-from agenttrace_replay.errors import AgentTraceError, ExitCode
+from agenttrace_replay.errors import AgentTraceError, ExitCode, InvalidInput
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -94,8 +94,22 @@ def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
     except Exception as exc:  # an unexpected failure: one line, the traceback only with --debug
         if debug:
             raise
+        refused = _refused_value(exc)
+        if refused is not None:
+            fail(refused, debug)
         sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)\n")
         raise typer.Exit(int(ExitCode.ERROR)) from None
+
+
+def _refused_value(exc: Exception) -> AgentTraceError | None:
+    """A value given on the command line that cannot be stored or looked up, as bad input."""
+    if isinstance(exc, UnicodeEncodeError):  # undecodable bytes in an argument
+        return InvalidInput("a value given is not valid UTF-8 text.", "Check the arguments' encoding.")
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is not None and isinstance(exc, (asyncpg.DataError, asyncpg.ProgramLimitExceededError)):
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return InvalidInput(f"the database refused a value given: {reason}.")
+    return None
 
 
 def _json_default(value: Any) -> Any:

@@ -22,13 +22,20 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def parse_since(text: str) -> datetime:
     """An ISO date or time, or a relative age such as ``30m``, ``2h``, ``7d``."""
     match = _RELATIVE.match(text.strip())
-    if match:
-        return datetime.now(timezone.utc) - timedelta(**{_UNITS[match[2]]: int(match[1])})
     try:
+        if match:
+            return datetime.now(timezone.utc) - timedelta(**{_UNITS[match[2]]: int(match[1])})
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"--since {text!r} is neither an ISO date/time nor an age like 30m, 2h, 7d.") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    except OverflowError:
+        raise InvalidInput(f"--since {text!r} reaches back before the year 1.", "Give a shorter age.") from None
+    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        value.astimezone(timezone.utc)  # the database compares in UTC: the time must exist there
+    except OverflowError:
+        raise InvalidInput(f"--since {text!r} is before the year 1 in UTC.", "Give a later date.") from None
+    return value
 
 
 def read_source(name: str) -> str:
@@ -148,7 +155,7 @@ def list_(
     """List traces, newest first."""
     from agenttrace_replay import traces
 
-    since_time = guarded(ctx, lambda: parse_since(since)) if since else None
+    since_time = guarded(ctx, lambda: parse_since(since)) if since is not None else None
     rows = run(ctx, lambda db: traces.list_traces(db, name=name, status=status, since=since_time, limit=limit))
     if json:
         print_json(rows)

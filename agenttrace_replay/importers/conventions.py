@@ -199,7 +199,7 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
 
 def slug(text: str) -> str:
     """Lower-case letters and digits of any script, runs of anything else as one `-`."""
-    return re.sub(r"[\W_]+", "-", text.lower()).strip("-") or "agent"
+    return re.sub(r"[\W_]+", "-", text.lower())[:100].strip("-") or "agent"  # short: ids are indexed
 
 
 def framework_from_scope(scope_name: str | None) -> str | None:

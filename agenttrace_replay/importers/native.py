@@ -7,7 +7,7 @@ same bytes (keys sorted, timestamps as ISO 8601 in UTC with microseconds).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -53,6 +53,9 @@ def _record_in(cls: type, data: Any, where: str) -> Any:
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidInput(f"{where}: unknown field(s) {', '.join(unknown)}.")
+    required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+    if missing := [name for name in required if name not in data]:
+        raise InvalidInput(f"{where}: missing field(s) {', '.join(missing)}.")
     values = dict(data)
     for key in _TIME_FIELDS:
         if values.get(key) is not None:
@@ -71,7 +74,7 @@ def parse_native(document: Any) -> list[TraceBundle]:
     """Bundles from a parsed native document; InvalidInput names what is wrong and where."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InvalidInput(f"not an {FORMAT} export: the 'format' key is missing or wrong.")
-    if document.get("version") != VERSION:
+    if type(document.get("version")) is not int or document["version"] != VERSION:  # `true` is no version
         raise InvalidInput(f"unsupported {FORMAT} export version {document.get('version')!r} (this build reads {VERSION}).")
     traces = document.get("traces")
     if not isinstance(traces, list):
