@@ -48,7 +48,7 @@ class AmbiguousId(InvalidInput):
     http_status = 409
 
     def __init__(self, prefix: str, candidates: list[str], what: str = "id") -> None:
-        shown = ", ".join(candidates[:10]) + (" ..." if len(candidates) > 10 else "")
+        shown = ", ".join(candidates[:10]) + (" and more" if len(candidates) > 10 else "")
         super().__init__(
             f"{what} prefix '{prefix}' is ambiguous: {shown}.",
             "Type more characters of the id.",
