@@ -22,6 +22,8 @@ APP_NAME = "agenttrace-replay"
 DEFAULT_SCHEMA = "agenttrace"
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CONFIG_KEYS = {"database_url", "schema", "data_dir", "executor", "executors"}
+# keys of the `executor:` table that must be text when set (see docs/configuration.md)
+EXECUTOR_STRINGS = ("default", "graph", "base_url", "api_key_env", "node", "as_node", "messages_key")
 
 
 @dataclass
@@ -68,23 +70,90 @@ def config_candidates(explicit: str | Path | None = None) -> list[Path]:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
+    """The file's settings, every key type-checked; a key left empty (null) counts as not set."""
     import yaml
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise InvalidInput(f"cannot read config file {path}: {exc.strerror}.", "Fix the path or its permissions.") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"config file {path} is not UTF-8 text (byte {exc.start}).", "Save it as UTF-8.") from None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"config file {path} is not valid YAML: {exc}.".replace("\n", " "), "Fix the file.") from exc
+    except RecursionError:
+        raise InvalidInput(f"config file {path} is nested too deeply to read.", "Fix the file.") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"config file {path} must hold a mapping of keys, not {type(data).__name__}.")
+    _check_keys(path, data, "")
     unknown = sorted(set(data) - CONFIG_KEYS)
     if unknown:
         raise InvalidInput(
             f"config file {path} has unknown key(s): {', '.join(unknown)}.",
             f"Known keys: {', '.join(sorted(CONFIG_KEYS))}.",
         )
+    if data.get("executor") is not None and data.get("executors") is not None:
+        raise InvalidInput(f"config file {path} has both 'executor' and 'executors'.", "Keep one of them.")
+    data = {key: value for key, value in data.items() if value is not None}
+    for key in ("database_url", "schema", "data_dir"):
+        _check(path, key, data.get(key), str)
+    name = "executors" if "executors" in data else "executor"
+    data["executor"] = _executor_table(path, name, data.pop(name, {}))
     return data
+
+
+def _executor_table(path: Path, name: str, table: Any) -> dict[str, Any]:
+    """The `executor:` table with the keys the built-in executors read type-checked; other
+    keys are left to the executors (plugins) that read them."""
+    _check(path, name, table, dict)
+    _check_keys(path, table, f"{name}.")
+    table = {key: value for key, value in table.items() if value is not None}
+    for key in EXECUTOR_STRINGS:
+        _check(path, f"{name}.{key}", table.get(key), str)
+    for key in ("configurable", "headers"):
+        _check(path, f"{name}.{key}", table.get(key), dict)
+    _check_keys(path, table.get("headers"), f"{name}.headers.")
+    if "graph" in table and not is_graph_path(table["graph"]):
+        raise InvalidInput(
+            f"config file {path}: '{name}.graph' must be module:attr, not {table['graph']!r:.60}.", "Example: myapp.agent:graph"
+        )
+    if "base_url" in table and not is_http_url(table["base_url"]):
+        raise InvalidInput(f"config file {path}: '{name}.base_url' must be an http:// or https:// URL, not {table['base_url']!r:.60}.")
+    if not all(isinstance(v, str) for v in table.get("headers", {}).values()):
+        raise InvalidInput(f"config file {path}: every value of '{name}.headers' must be a string.", "Quote them.")
+    limit = table.get("recursion_limit", 1)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(f"config file {path}: '{name}.recursion_limit' must be a positive whole number, not {limit!r:.60}.")
+    return table
+
+
+def _check(path: Path, key: str, value: Any, kind: type) -> None:
+    """A set value must be of `kind`, and a string must not be blank."""
+    if value is None or (isinstance(value, kind) and (kind is not str or value.strip())):
+        return
+    expected = "a non-empty string" if kind is str else "a mapping of keys"
+    raise InvalidInput(f"config file {path}: '{key}' must be {expected}, not {value!r:.60}.", "Fix the file.")
+
+
+def _check_keys(path: Path, data: Any, prefix: str) -> None:
+    if isinstance(data, dict):
+        for key in data:
+            if not isinstance(key, str):
+                raise InvalidInput(f"config file {path}: key {prefix}{key!r:.60} is not text.", "Keys are names such as database_url.")
+
+
+def is_graph_path(path: str) -> bool:
+    """``module:attr`` or ``path/to/file.py:attr``: text on both sides of the last colon."""
+    module, sep, attr = path.rpartition(":")
+    return bool(sep and module.strip() and attr.strip())
+
+
+def is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def validate_database_url(url: str) -> str:
@@ -141,16 +210,13 @@ def load_settings(db_url: str | None = None, config_path: str | Path | None = No
     elif os.environ.get("AGENTTRACE_DATABASE_URL"):
         settings.database_url, settings.source = os.environ["AGENTTRACE_DATABASE_URL"], "env"
     elif file_data.get("database_url"):
-        settings.database_url, settings.source = str(file_data["database_url"]), "config"
+        settings.database_url, settings.source = file_data["database_url"], "config"
     if settings.database_url:
         validate_database_url(settings.database_url)
 
     schema = os.environ.get("AGENTTRACE_SCHEMA") or file_data.get("schema") or DEFAULT_SCHEMA
     settings.schema = validate_schema(str(schema))
     if file_data.get("data_dir") and not os.environ.get("AGENTTRACE_DATA_DIR"):
-        settings.data_dir = Path(str(file_data["data_dir"])).expanduser()
-    executor = file_data.get("executor") or file_data.get("executors") or {}
-    if not isinstance(executor, dict):
-        raise InvalidInput(f"config file {config_file}: 'executor' must be a mapping.")
-    settings.executor = executor
+        settings.data_dir = Path(file_data["data_dir"]).expanduser()
+    settings.executor = file_data.get("executor", {})
     return settings

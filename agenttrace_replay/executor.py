@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from typing import Any
 
 from agenttrace_replay import ids as idlib
 from agenttrace_replay.checkpoint import CheckpointManager
+from agenttrace_replay.config import is_graph_path, is_http_url
 from agenttrace_replay.db import Database
 from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput
 from agenttrace_replay.inputs import merge_input
@@ -63,8 +65,18 @@ class ReplayConfig:
             raise InvalidInput("modified_input must be an object (a mapping of keys).")
         if self.agent_overrides is not None and not isinstance(self.agent_overrides, dict):
             raise InvalidInput("agent_overrides must be an object (a mapping of keys).")
-        if not isinstance(self.timeout_seconds, (int, float)) or self.timeout_seconds <= 0:
+        if not isinstance(self.timeout_seconds, (int, float)) or not 0 < self.timeout_seconds < math.inf:
             raise InvalidInput(f"timeout must be a positive number of seconds, not {self.timeout_seconds!r}.")
+        for name in ("executor", "graph", "base_url", "api_key_env", "stop_at_span"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise InvalidInput(f"{name} must be a non-empty string, not {value!r:.60}.")
+        if self.graph is not None and not is_graph_path(self.graph):
+            raise InvalidInput(f"graph '{self.graph}' is not of the form module:attr.", "Example: myapp.agent:graph")
+        if self.base_url is not None and not is_http_url(self.base_url):
+            raise InvalidInput(f"base URL '{self.base_url}' must start with http:// or https://.", "Example: http://localhost:11434/v1")
+        if not isinstance(self.settings, dict):
+            raise InvalidInput("settings must be an object (a mapping of keys).")
         if self.ignore:  # a bad pattern must fail before the executor runs (and spends), not after
             from agenttrace_replay.differ import compile_ignore
 

@@ -28,6 +28,8 @@ from typing import Any
 from agenttrace_replay.errors import InvalidInput
 from agenttrace_replay.jsonio import loads
 
+MAX_DEPTH = 200  # levels of objects and lists in an input patch; real inputs use a handful
+
 
 def _index(key: Any, length: int, where: str) -> int | None:
     try:
@@ -132,6 +134,8 @@ def parse_assignments(items: list[str], option: str = "--input") -> dict[str, An
                 child = node[part] = {}
             node = child
         node[parts[-1]] = parse_value(raw)
+        if _too_deep(node[parts[-1]], MAX_DEPTH - len(parts)):
+            raise InvalidInput(f"{option} {key}=...: the value is nested more than {MAX_DEPTH} levels deep.", "Flatten it.")
     return patch
 
 
@@ -147,12 +151,7 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
     try:
         data = loads(text)
     except json.JSONDecodeError:  # not JSON at all: YAML, then
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"input file {path} is neither JSON nor YAML: {str(exc).splitlines()[0]}.") from None
+        data = _read_yaml(text, path)
     except RecursionError:
         raise InvalidInput(f"input file {path}: the JSON is nested too deeply to read.") from None
     except ValueError as exc:  # JSON, but with NaN, Infinity or a number too large for a double
@@ -160,9 +159,48 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = "nothing (it is empty)" if data is None else type(data).__name__
         raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {kind}.")
+    if _too_deep(data):
+        raise InvalidInput(f"input file {path}: the input is nested more than {MAX_DEPTH} levels deep.", "Flatten it.")
     if (where := _non_finite(data)) is not None:
         raise InvalidInput(f"input file {path}: {where} is NaN or infinite, which JSON cannot hold.", "Give a number or a string.")
     return data
+
+
+def _read_yaml(text: str, path: Path) -> Any:
+    """YAML without anchors and aliases: expanding aliases is how a file of a few hundred
+    bytes becomes gigabytes of input (a "billion laughs"), and an input patch never needs them."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if getattr(event, "anchor", None) is not None:
+                what = f"alias *{event.anchor}" if isinstance(event, yaml.AliasEvent) else f"anchor &{event.anchor}"
+                raise InvalidInput(
+                    f"input file {path}: line {event.start_mark.line + 1} has the YAML {what}; input files may not use anchors or aliases.",
+                    "Write the values out in full.",
+                )
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"input file {path} is neither JSON nor YAML: {str(exc).splitlines()[0]}.") from None
+    except RecursionError:
+        raise InvalidInput(f"input file {path}: the YAML is nested too deeply to read.", "Flatten it.") from None
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and lists nest more than `limit` levels; a loop, as deeper input would
+    make the recursive steps after reading (merging, copying, storing) fail."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _non_finite(value: Any, path: str = "") -> str | None:

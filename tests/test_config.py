@@ -246,3 +246,51 @@ def test_redact_url_hides_only_the_password() -> None:
     assert redact_url("postgresql://bob:s3cret@db.example.com:5432/app") == "postgresql://bob:***@db.example.com:5432/app"
     assert redact_url("postgresql://bob@db/app") == "postgresql://bob@db/app"
     assert redact_url("postgresql://bob:p%40ss@db/app") == "postgresql://bob:***@db/app"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", "is not UTF-8 text"),
+        (b"1: x\n", "key 1 is not text"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b"database_url: 5\n", "'database_url' must be a non-empty string, not 5."),
+        (b"data_dir: 5\n", "'data_dir' must be a non-empty string, not 5."),
+        (b"data_dir: [a]\n", "'data_dir' must be a non-empty string, not ['a']."),
+        (b"schema: ''\n", "'schema' must be a non-empty string, not ''."),
+        (b"executor: {default: [1]}\n", "'executor.default' must be a non-empty string, not [1]."),
+        (b"executor: {default: 5}\n", "'executor.default' must be a non-empty string, not 5."),
+        (b"executors: {default: ' '}\n", "'executors.default' must be a non-empty string, not ' '."),
+        (b"executor: {base_url: 5}\n", "'executor.base_url' must be a non-empty string, not 5."),
+        (b"executor: {base_url: localhost:11434}\n", "'executor.base_url' must be an http:// or https:// URL"),
+        (b"executor: {api_key_env: [1]}\n", "'executor.api_key_env' must be a non-empty string, not [1]."),
+        (b"executor: {graph: bad}\n", "'executor.graph' must be module:attr, not 'bad'."),
+        (b"executor: {1: x}\n", "key executor.1 is not text"),
+        (b"executor: {configurable: [a]}\n", "'executor.configurable' must be a mapping of keys"),
+        (b"executor: {headers: {X-Team: 1}}\n", "every value of 'executor.headers' must be a string"),
+        (b"executor: {recursion_limit: '50'}\n", "'executor.recursion_limit' must be a positive whole number"),
+        (b"executor: {}\nexecutors: {default: mock}\n", "has both 'executor' and 'executors'"),
+    ],
+)
+def test_config_values_of_the_wrong_type_are_refused_naming_the_file_and_key(
+    clean_env: Path, content: bytes, message: str
+) -> None:
+    path = clean_env / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(InvalidInput) as info:
+        load_settings(config_path=path)
+    assert info.value.exit_code == ExitCode.USAGE
+    assert message in str(info.value) and f"config file {path}" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_key_left_empty_counts_as_not_set(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "database_url:\nschema:\nexecutor:\n  default:\n  graph: myapp.agent:graph\n")
+    settings = load_settings()
+    assert settings.embedded and settings.schema == DEFAULT_SCHEMA
+    assert settings.executor == {"graph": "myapp.agent:graph"}
+
+
+def test_executors_is_read_like_executor(clean_env: Path) -> None:
+    write(Path("agenttrace.yaml"), "executors:\n  default: generic\n  recursion_limit: 20\n  headers: {X-Team: a}\n")
+    assert load_settings().executor == {"default": "generic", "recursion_limit": 20, "headers": {"X-Team": "a"}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -11,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import weather_trace
 
-from agenttrace_replay.errors import ExecutorError, ExitCode
+from agenttrace_replay import traces
+from agenttrace_replay.checkpoint import CheckpointManager
+from agenttrace_replay.errors import ExecutorError, ExitCode, InvalidInput
+from agenttrace_replay.executor import ReplayConfig, ReplayExecutor
 from agenttrace_replay.executors import (
     apply_query_convention,
     available_executors,
@@ -182,6 +187,33 @@ def test_no_silent_fallback(framework: str | None) -> None:
         resolve_executor_name(None, False, framework)
     assert "--executor" in str(raised.value)
     assert "generic" in str(raised.value)
+
+
+# --- a replay's executor settings are checked before anything runs ---------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (ReplayConfig(executor=""), "executor must be a non-empty string, not ''."),
+        (ReplayConfig(executor=5), "executor must be a non-empty string, not 5."),  # type: ignore[arg-type]
+        (ReplayConfig(executor="langgraph", graph="bad"), "graph 'bad' is not of the form module:attr."),
+        (ReplayConfig(executor="openai", base_url="localhost:1/v1"), "base URL 'localhost:1/v1' must start with http://"),
+        (ReplayConfig(executor="openai", api_key_env=[1]), "api_key_env must be a non-empty string, not [1]."),  # type: ignore[arg-type]
+        (ReplayConfig(dry_run=True, stop_at_span=" "), "stop_at_span must be a non-empty string, not ' '."),
+        (ReplayConfig(dry_run=True, timeout_seconds=math.nan), "timeout must be a positive number of seconds, not nan."),
+        (ReplayConfig(dry_run=True, timeout_seconds=math.inf), "timeout must be a positive number of seconds, not inf."),
+    ],
+)
+async def test_bad_executor_settings_are_refused_and_nothing_is_stored(db, config: ReplayConfig, message: str) -> None:
+    await traces.import_bundles(db, [weather_trace()])
+    (checkpoint, *_) = await CheckpointManager(db).auto_checkpoint_trace("trace-weather")
+    with pytest.raises(InvalidInput) as raised:
+        await ReplayExecutor(CheckpointManager(db), db).replay(checkpoint, config)
+    assert str(raised.value).startswith(message)
+    assert raised.value.exit_code == ExitCode.USAGE
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM agenttrace.replays") == 0
 
 
 # --- query convention -----------------------------------------------------------------

@@ -337,3 +337,56 @@ def test_a_json_file_with_a_number_json_cannot_hold(tmp_path: Path, text: str, m
     path.write_text(text)
     with pytest.raises(InvalidInput, match=message):
         read_input_file(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "the YAML is nested too deeply to read"),
+        ("x: " + "[" * 300 + "]" * 300 + "\n", "nested more than 200 levels deep"),
+        ('{"x": ' + "[" * 600 + "]" * 600 + "}", "nested more than 200 levels deep"),
+    ],
+)
+def test_a_file_nested_too_deeply_is_an_input_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match=message) as err:
+        read_input_file(path)
+    assert err.value.exit_code == ExitCode.USAGE
+
+
+def test_nesting_up_to_the_limit_is_read_and_merges(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"x": ' + "[" * 199 + "]" * 199 + "}")
+    patch = read_input_file(path)
+    assert merge_input({"q": 1}, patch)["q"] == 1
+
+
+def test_a_value_nested_too_deeply_on_the_command_line_is_an_input_error() -> None:
+    with pytest.raises(InvalidInput, match=r"--input a\.b=\.\.\.: the value is nested more than 200 levels deep"):
+        parse_assignments(["a.b=" + "[" * 199 + "]" * 199])
+    assert parse_assignments(["a.b=" + "[" * 198 + "]" * 198])["a"]["b"]
+
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['x'] * 9)}]\n"
+    for prev, name in zip(["", "a", "b", "c", "d", "e", "f"], "abcdefg")
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BOMB, "line 1 has the YAML anchor &a"),
+        ("base: &b {role: user}\nmessages+: [*b]\n", "line 1 has the YAML anchor &b"),
+        ("a: 1\nb: *undefined\n", "line 2 has the YAML alias *undefined"),
+        ("a: &a [*a]\n", "line 1 has the YAML anchor &a"),
+    ],
+)
+def test_yaml_anchors_and_aliases_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "patch.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidInput) as err:
+        read_input_file(path)
+    assert message in str(err.value) and "may not use anchors or aliases" in str(err.value)
+    assert err.value.exit_code == ExitCode.USAGE

@@ -308,6 +308,11 @@ def test_no_executor_for_a_trace_without_framework_exits_5_and_stores_nothing(cl
         (["--override", "gpt-4o"], "error: --override 'gpt-4o' is not KEY=VALUE."),
         (["--input-file", "/nonexistent/patch.yaml"], "error: input file /nonexistent/patch.yaml: no such file."),
         (["--timeout", "0"], "error: timeout must be a positive number of seconds, not 0.0."),
+        (["--timeout", "nan"], "error: timeout must be a positive number of seconds, not nan."),
+        (["--timeout", "inf"], "error: timeout must be a positive number of seconds, not inf."),
+        (["--executor", ""], "error: --executor must not be empty."),
+        (["--stop-at", ""], "error: --stop-at must not be empty."),
+        (["--input-file", ""], "error: --input-file must not be empty."),
         (["--input", "messages.9.content=x"], "error: input.messages: index 9 is out of range for a list of 4 item(s)."),
         (["--input", "model+=x"], "error: input.model is not a list, so 'model+' cannot append to it."),
         (["--ignore", "a..b"], "error: Ignore pattern 'a..b' has an empty segment."),
@@ -328,6 +333,45 @@ def test_an_input_file_that_is_not_an_object_exits_2(cli, tmp_path: Path) -> Non
     result = cli("replay", "run", LLM2, "--dry-run", "--input-file", str(patch))
     assert result.exit_code == 2
     assert "must hold an object (a mapping of keys), not list" in one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "message"),
+    [
+        (["--executor", "langgraph", "--graph", "bad"], None, "error: graph 'bad' is not of the form module:attr."),
+        (["--executor", "openai", "--base-url", "http://127.0.0.1:1/v1", "--timeout", "nan"], None, "error: timeout must be"),
+        (["--executor", "openai", "--base-url", "127.0.0.1:1/v1"], None, "error: base URL '127.0.0.1:1/v1' must start with http://"),
+        (["--executor", "openai"], "executor: {base_url: 5}\n", "'executor.base_url' must be a non-empty string, not 5."),
+        (["--executor", "openai"], "executor: {api_key_env: [1]}\n", "'executor.api_key_env' must be a non-empty string, not [1]."),
+        ([], "executor: {default: 5}\n", "'executor.default' must be a non-empty string, not 5."),
+        ([], "executor: {default: [1]}\n", "'executor.default' must be a non-empty string, not [1]."),
+    ],
+)
+def test_bad_options_and_settings_exit_2_before_the_executor_runs(
+    cli, weather: str, tmp_path: Path, args: list[str], config: str | None, message: str
+) -> None:
+    path = tmp_path / "agenttrace.yaml"
+    path.write_text(config or "")
+    result = cli("--config", str(path), "replay", "run", LLM1, *args, env={"OPENAI_API_KEY": "sk-test"})
+    assert result.exit_code == ExitCode.USAGE, result.output
+    expected = message if config is None else f"error: config file {path}: {message}"
+    assert one_error_line(result.stderr).startswith(expected)
+    assert result.stdout == ""
+    assert replays(weather) == []
+
+
+def test_deep_and_alias_bomb_input_files_exit_2_and_store_nothing(cli, weather: str, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    bomb = tmp_path / "bomb.yaml"  # 292 bytes that expand to 9**7 strings
+    bomb.write_text("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdef", "bcdefg")
+    ))
+    for path, message in ((deep, "the YAML is nested too deeply to read"), (bomb, "has the YAML anchor &a")):
+        result = cli("replay", "run", LLM2, "--dry-run", "--input-file", str(path))
+        assert result.exit_code == 2
+        assert message in one_error_line(result.stderr)
+    assert replays(weather) == []
 
 
 @pytest.mark.parametrize(
@@ -404,10 +448,12 @@ def test_diff_ignore_recomputes_without_the_ignored_paths(cli, weather: str, tok
     assert bad.exit_code == 2 and "ignore pattern is empty" in one_error_line(bad.stderr)
 
 
-def test_diff_unified_and_side_by_side_together_is_a_usage_error(cli, tokyo_replay: dict[str, Any]) -> None:
-    result = cli("diff", tokyo_replay["replay_id"], "--unified", "--side-by-side")
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_diff_unified_and_side_by_side_together_is_a_usage_error(cli, tokyo_replay: dict[str, Any], json_flag: list[str]) -> None:
+    result = cli("diff", tokyo_replay["replay_id"], "--unified", "--side-by-side", *json_flag)
     assert result.exit_code == 2
     assert one_error_line(result.stderr) == "error: choose one of --unified and --side-by-side."
+    assert result.stdout == ""
 
 
 # --- replay show / list, executors list -------------------------------------------------------------

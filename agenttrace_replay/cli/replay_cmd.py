@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, run, stdout
-from agenttrace_replay.errors import ExitCode
+from agenttrace_replay.errors import ExitCode, InvalidInput
 
 app = typer.Typer(help="Re-execute an agent from a checkpoint and inspect replays.", no_args_is_help=True)
 executors_app = typer.Typer(help="List the executors replays can use.", no_args_is_help=True)
@@ -81,6 +81,10 @@ def run_(
     from agenttrace_replay.inputs import combine_patches, parse_assignments, read_input_file
 
     def build() -> ReplayConfig:
+        given = {"--executor": executor, "--graph": graph, "--base-url": base_url, "--stop-at": stop_at, "--input-file": input_file}
+        for flag, value in given.items():
+            if value is not None and not value.strip():
+                raise InvalidInput(f"{flag} must not be empty.", "Give a value or leave the option out.")
         patch: dict[str, Any] = read_input_file(input_file) if input_file else {}
         if input:
             patch = combine_patches(patch, parse_assignments(input, "--input"))
@@ -92,7 +96,7 @@ def run_(
             modified_input=patch or None, agent_overrides=overrides, timeout_seconds=timeout, dry_run=dry_run,
             stop_at_span=stop_at,
             executor=chosen, graph=graph or settings.get("graph"),
-            base_url=base_url or settings.get("base_url"), api_key_env=settings.get("api_key_env", "OPENAI_API_KEY"),
+            base_url=base_url or settings.get("base_url"), api_key_env=settings.get("api_key_env") or "OPENAI_API_KEY",
             ignore=list(ignore or []), settings=settings,
         )
 
@@ -160,6 +164,9 @@ def diff(
     json: JsonFlag = False,
 ) -> None:
     """Show how a replay's output differs from the original: side by side, unified or JSON."""
+    if unified and side_by_side:
+        sys.stderr.write("error: choose one of --unified and --side-by-side.\n")
+        raise typer.Exit(int(ExitCode.USAGE))
     result = run(ctx, lambda db: _engine(db).get_replay(replay))
     if not result.success:
         sys.stderr.write(f"error: replay {result.replay_id} failed ({_one_line(result.error)}): it has no output to compare.\n")
@@ -175,9 +182,6 @@ def diff(
     from agenttrace_replay.cli.diffview import DiffSummary, SideBySide, Unified
 
     out = stdout()
-    if unified and side_by_side:
-        sys.stderr.write("error: choose one of --unified and --side-by-side.\n")
-        raise typer.Exit(int(ExitCode.USAGE))
     if unified:
         out.print(Unified(result.original_output, result.replay_output))
     else:
