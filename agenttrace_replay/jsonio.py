@@ -38,6 +38,12 @@ def _finite(text: str) -> float:
     return number
 
 
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > 4300:  # Python's own limit on reading integers from text
+        raise ValueError(f"an integer has {len(text.lstrip('-')):,} digits; at most 4,300 are read")
+    return int(text)
+
+
 def loads(data: str | bytes) -> Any:
     """A JSON document as Python values; `json.JSONDecodeError` or `ValueError` when it is not."""
     try:
@@ -45,7 +51,7 @@ def loads(data: str | bytes) -> Any:
     except (msgspec.DecodeError, RecursionError):
         pass
     # msgspec said no: let the standard library decide, and word the error, on the rare input
-    return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+    return json.loads(data, parse_constant=_no_constant, parse_float=_finite, parse_int=_integer)
 
 
 # Compact UTF-8 JSON of a value. Non-finite floats are written as null (JSON has no form for them).

@@ -180,6 +180,14 @@ def test_a_file_the_database_refuses_is_rolled_back(cli, tmp_path: Path) -> None
 
 
 
+def test_an_integer_longer_than_python_reads_is_refused_plainly(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "big.json"
+    path.write_text('{"format": "agenttrace-replay", "version": 1, "traces": [{"trace": {"trace_id": "t", '
+                    '"metadata": {"n": %s}}}]}' % ("1" * 5000))  # fmt: skip
+    one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE, "an integer has 5,000 digits; at most 4,300 are read")
+    nothing_imported(cli)
+
+
 @pytest.mark.parametrize("value", ["NaN", "-Infinity", "1e999"])
 def test_numbers_json_cannot_hold_are_refused_when_read(cli, tmp_path: Path, value: str) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "nan.json"
