@@ -150,7 +150,8 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None, own_
         attributes["otel.events"] = [
             {
                 "name": e.name,
-                "time": t.isoformat() if (t := to_datetime(e.time_ns)) else None,
+                "time": t.isoformat(timespec="microseconds") if (t := to_datetime(e.time_ns)) else None,
+                "time_unix_nano": e.time_ns,  # the nanoseconds the time above cannot hold
                 "attributes": e.attributes,
             }
             for e in raw.events
