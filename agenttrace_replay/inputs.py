@@ -127,6 +127,8 @@ def parse_assignments(items: list[str], option: str = "--input") -> dict[str, An
         parts = key.split(".")
         if any(not p for p in parts):
             raise InvalidInput(f"{option} {item!r}: the key {key!r} has an empty part.", "Use dotted keys like a.b.c=VALUE.")
+        if len(parts) > MAX_DEPTH:
+            raise InvalidInput(f"{option} {key[:60]}...=: the key is nested more than {MAX_DEPTH} levels deep.", "Flatten it.")
         node = patch
         for part in parts[:-1]:
             child = node.get(part)

@@ -240,6 +240,18 @@ def test_native_files_the_database_could_not_take(cli, tmp_path: Path, document:
     nothing_imported(cli)
 
 
+def test_a_command_started_with_stdout_closed(db_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "AGENTTRACE_DATA_DIR": str(tmp_path)}
+    base = [sys.executable, "-m", "agenttrace_replay", "--db", db_url]
+    proc = subprocess.run([*base, "trace", "delete", "--yes", "no-such-trace"], stderr=subprocess.PIPE, env=env,
+                          text=True, preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert proc.returncode == 3 and proc.stderr.startswith("error: no trace 'no-such-trace'")
+    assert len(proc.stderr.splitlines()) == 1
+    proc = subprocess.run([*base, "trace", "list", "--json"], stderr=subprocess.PIPE, env=env, text=True,
+                          preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_output_that_cannot_be_written(db_url: str, good_file: Path, tmp_path: Path) -> None:
     """A full disk on stdout (here /dev/full): one line and exit 2, like `-o` on a bad path."""
@@ -267,7 +279,7 @@ def test_an_ambiguous_prefix(cli, tmp_path: Path) -> None:  # type: ignore[no-un
         (["--limit", "0"], "--limit must be between 1 and 2^63 - 1"),
         (["--limit", "99999999999999999999999"], "--limit must be between 1"),
         (["--since", "99999999999d"], "reaches back before the year 1"),
-        (["--since", "0001-01-01T00:00:00+05:00"], "is before the year 1 in UTC"),
+        (["--since", "0001-01-01T00:00:00+05:00"], "is outside the years 1 to 9999 in UTC"),
         (["--since", ""], "is neither an ISO date/time"),
     ],
 )

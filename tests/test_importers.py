@@ -894,3 +894,9 @@ def test_a_trace_across_services_keeps_each_spans_resource_and_kind() -> None:
 def test_a_trace_of_one_service_keeps_its_resource_once(genai: TraceBundle) -> None:
     assert genai.trace.metadata["service.name"]
     assert not any("otel.resource" in span.attributes for span in genai.spans)
+
+
+def test_a_made_up_agent_id_avoids_every_declared_one() -> None:
+    """`planner` declares two ids; neither may be made up for `writer`."""
+    assert _agents_of(("planner", "agent-writer"), ("planner", "p2"), ("writer", None)) == [
+        ("agent-writer", "planner"), ("agent-writer-2", "writer"), ("p2", "planner")]

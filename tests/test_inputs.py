@@ -390,3 +390,10 @@ def test_yaml_anchors_and_aliases_are_refused(tmp_path: Path, text: str, message
         read_input_file(path)
     assert message in str(err.value) and "may not use anchors or aliases" in str(err.value)
     assert err.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("parts", [201, 3000])
+def test_a_dotted_key_deeper_than_the_limit_is_refused(parts: int) -> None:
+    with pytest.raises(InvalidInput, match="the key is nested more than 200 levels deep"):
+        parse_assignments([".".join(["a"] * parts) + "=1"])
+    assert parse_assignments([".".join(["a"] * 200) + "=1"])  # the limit itself is fine

@@ -57,7 +57,8 @@ def main(prog_name: str | None = None) -> None:
         try:
             app(prog_name=prog_name)
         finally:
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None when the command was started with stdout closed
+                sys.stdout.flush()
     except OSError as exc:  # the output could not be written: a full disk, a closed pipe
         _output_failed(exc)
 

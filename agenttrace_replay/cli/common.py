@@ -132,6 +132,8 @@ def print_line(text: str) -> None:
 def write_stdout(text: str) -> None:
     """Text on stdout in UTF-8 whatever the locale says: JSON and exports are UTF-8, and a
     stdout set to ASCII (`LANG=C`, `PYTHONIOENCODING=ascii`) must not crash a command."""
+    if sys.stdout is None:  # started with stdout closed: nowhere to write
+        return
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     buffer = getattr(sys.stdout, "buffer", None)
     if encoding == "utf8" or buffer is None:

@@ -34,7 +34,7 @@ def parse_since(text: str) -> datetime:
     try:
         value.astimezone(timezone.utc)  # the database compares in UTC: the time must exist there
     except OverflowError:
-        raise InvalidInput(f"--since {text!r} is before the year 1 in UTC.", "Give a later date.") from None
+        raise InvalidInput(f"--since {text!r} is outside the years 1 to 9999 in UTC.", "Give another date.") from None
     return value
 
 
@@ -118,7 +118,9 @@ def import_(
         if progress is None and not json and sys.stderr.isatty() and total_spans >= PROGRESS_SPANS:
             progress = _progress()
             progress.start()
-        file_of = {bundle.trace.trace_id: name for name, bundle in parsed}
+        file_of: dict[str, str] = {}
+        for name, bundle in parsed:
+            file_of.setdefault(bundle.trace.trace_id, name)
 
         async def body(db):  # type: ignore[no-untyped-def]
             task = progress.add_task("importing spans", total=total_spans) if progress else None

@@ -123,11 +123,21 @@ def compact(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def unique(values: Iterable[Any]) -> list[Any]:
-    seen: list[Any] = []
+    """The values other than None, each once, in order (linear for hashable values)."""
+    out: list[Any] = []
+    hashable: set[Any] = set()
     for value in values:
-        if value is not None and value not in seen:
-            seen.append(value)
-    return seen
+        if value is None:
+            continue
+        try:
+            if value in hashable:
+                continue
+            hashable.add(value)
+        except TypeError:  # a list or a dict: compared one by one
+            if value in out:
+                continue
+        out.append(value)
+    return out
 
 
 # --- OTLP attribute values ------------------------------------------------------------------

@@ -84,7 +84,7 @@ def _agents(
     id_for_name = {
         i.name: i.agent_id for i in identities.values() if i is not None and i.agent_id
     }
-    taken = set(id_for_name.values())  # a made-up id never takes one a span declared
+    taken = {i.agent_id for i in identities.values() if i is not None and i.agent_id}  # never made up
     made_up: dict[str, str] = {}
 
     def made_up_id(name: str) -> str:
@@ -320,7 +320,8 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     span_agent, introduced = _agents(ordered, parent)
     # A trace that crosses services has a resource per service: each span then keeps its own
     # (the trace's metadata has the first's attributes, as for a trace of one service).
-    several = len(unique(raw.resource for raw in ordered)) > 1
+    first = ordered[0].resource if ordered else None
+    several = any(raw.resource is not first and raw.resource != first for raw in ordered)
     records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id], several) for raw in ordered]
     raws = {s.span_id: s for s in ordered}
     by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
