@@ -900,3 +900,14 @@ def test_a_made_up_agent_id_avoids_every_declared_one() -> None:
     """`planner` declares two ids; neither may be made up for `writer`."""
     assert _agents_of(("planner", "agent-writer"), ("planner", "p2"), ("writer", None)) == [
         ("agent-writer", "planner"), ("agent-writer-2", "writer"), ("p2", "planner")]
+
+
+def test_resource_attributes_named_like_the_importers_own_keys_are_kept() -> None:
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "s"}
+    resource = {"attributes": [{"key": "source", "value": {"stringValue": "batch-job"}},
+                               {"key": "otel.scopes", "value": {"stringValue": "x"}},
+                               {"key": "service.name", "value": {"stringValue": "svc"}}]}  # fmt: skip
+    document = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {"name": "lib"}, "spans": [span]}]}]}
+    (bundle,) = parse_otlp(json.dumps(document))
+    assert bundle.trace.metadata == {"source": "otlp", "resource.source": "batch-job", "resource.otel.scopes": "x",
+                                     "service.name": "svc", "otel.scopes": ["lib"]}  # fmt: skip

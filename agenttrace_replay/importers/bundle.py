@@ -20,6 +20,7 @@ from .raw import RawSpan
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTEXT_KEYS = ("session.id", "user.id", "gen_ai.conversation.id")
+_OWN_METADATA = ("source", "otel.scopes")  # metadata keys the importer writes itself
 
 
 def to_datetime(nanos: int | None) -> datetime | None:
@@ -335,9 +336,13 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     start = min(starts) if starts else None
     end = None if running or not ends else max(ends)
     metadata: dict[str, Any] = {"source": "otlp"}
+    seen_resources: set[int] = set()
     for raw in ordered:
-        for key, value in raw.resource.items():
-            metadata.setdefault(key, value)
+        if id(raw.resource) in seen_resources:  # spans of one request share their resource
+            continue
+        seen_resources.add(id(raw.resource))
+        for key, value in raw.resource.items():  # a resource's own `source` must not vanish under ours
+            metadata.setdefault(f"resource.{key}" if key in _OWN_METADATA else key, value)
     if scopes := unique(raw.scope_name for raw in ordered):
         metadata["otel.scopes"] = scopes
     for key in _CONTEXT_KEYS:
