@@ -326,7 +326,7 @@ async def _write_bundle(
             t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
         )
     if inserted is None:  # already there: importing again changes nothing
-        await _check_nothing_new(conn, db, bundle)
+        await _check_nothing_new(conn, db, bundle, earlier=t.trace_id in result.imported)
         result.skipped.append(t.trace_id)
         on_spans(len(bundle.spans))
         return
@@ -340,21 +340,28 @@ async def _write_bundle(
     result.spans += len(bundle.spans)
 
 
-async def _check_nothing_new(conn: Any, db: Database, bundle: TraceBundle) -> None:
+async def _check_nothing_new(conn: Any, db: Database, bundle: TraceBundle, *, earlier: bool) -> None:
     """Refuse to skip a stored trace when this file has spans of it that are not stored.
 
     That is a trace split over several files (a rotated Collector file, a run exported in
     parts) imported a part at a time: skipping the later part would lose its spans unseen.
+    `earlier`: the stored copy came from this same import (two exports of one trace).
     """
     stored = {row[0] for row in await conn.fetch(db.q.span_ids_of_trace, bundle.trace.trace_id)}
     new = sum(1 for span in bundle.spans if span.span_id not in stored)
     if new:
         trace_id = bundle.trace.trace_id
-        error = InvalidInput(
-            f"trace {trace_id} is already stored, without {new} of the {len(bundle.spans)} spans given for it now "
-            "(is it split over several files?).",
-            "Import all of its files in one command, with --replace to store them together. Nothing was imported.",
-        )
+        if earlier:
+            error = InvalidInput(
+                f"trace {trace_id} is given twice, with different spans.",
+                "Import one of the two copies. Nothing was imported.",
+            )
+        else:
+            error = InvalidInput(
+                f"trace {trace_id} is already stored, without {new} of the {len(bundle.spans)} spans given for it "
+                "now (is it split over several files?).",
+                "Import all of its files in one command, with --replace to store them together. Nothing was imported.",
+            )
         error.trace_id = trace_id  # type: ignore[attr-defined]
         raise error
 

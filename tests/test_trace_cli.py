@@ -401,3 +401,17 @@ def test_a_stdout_that_is_not_utf8_never_stops_a_command(db_url: str, tmp_path: 
     exported = json.loads(run("trace", "export", "ab" * 16).stdout.decode("utf-8"))
     assert exported["traces"][0]["spans"][0]["name"] == name
     assert json.loads(run("trace", "show", "ab" * 16, "--json").stdout.decode("utf-8"))["trace"]["name"] == name
+
+
+def test_two_different_exports_of_one_trace_in_one_command(cli, docs: dict[str, Path], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ok(cli("trace", "import", str(docs["genai"])))
+    exported = json.loads(ok(cli("trace", "export", genai_id(docs))).stdout)
+    whole, part = tmp_path / "whole.json", tmp_path / "part.json"
+    whole.write_text(json.dumps(exported))
+    exported["traces"][0]["spans"] = exported["traces"][0]["spans"][:3]
+    part.write_text(json.dumps(exported))
+    result = cli("trace", "import", "--replace", str(part), str(whole))
+    assert result.exit_code == 2 and "is given twice, with different spans" in result.stderr
+    assert "Import one of the two copies" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert stored_spans(cli, genai_id(docs)) == len(json.loads(whole.read_text())["traces"][0]["spans"])  # unchanged
+    assert ok(cli("trace", "import", str(whole), str(part))).stdout == SUMMARY.format(0, 0, 2) + "\n"  # a subset: skipped
