@@ -66,7 +66,7 @@ class ReplayConfig:
         if self.agent_overrides is not None and not isinstance(self.agent_overrides, dict):
             raise InvalidInput("agent_overrides must be an object (a mapping of keys).")
         if not isinstance(self.timeout_seconds, (int, float)) or not 0 < self.timeout_seconds < math.inf:
-            raise InvalidInput(f"timeout must be a positive number of seconds, not {self.timeout_seconds!r}.")
+            raise InvalidInput(f"timeout must be a positive, finite number of seconds, not {self.timeout_seconds!r}.")
         for name in ("executor", "graph", "base_url", "api_key_env", "stop_at_span"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):

@@ -201,8 +201,8 @@ def test_no_silent_fallback(framework: str | None) -> None:
         (ReplayConfig(executor="openai", base_url="localhost:1/v1"), "base URL 'localhost:1/v1' must start with http://"),
         (ReplayConfig(executor="openai", api_key_env=[1]), "api_key_env must be a non-empty string, not [1]."),  # type: ignore[arg-type]
         (ReplayConfig(dry_run=True, stop_at_span=" "), "stop_at_span must be a non-empty string, not ' '."),
-        (ReplayConfig(dry_run=True, timeout_seconds=math.nan), "timeout must be a positive number of seconds, not nan."),
-        (ReplayConfig(dry_run=True, timeout_seconds=math.inf), "timeout must be a positive number of seconds, not inf."),
+        (ReplayConfig(dry_run=True, timeout_seconds=math.nan), "timeout must be a positive, finite number of seconds, not nan."),
+        (ReplayConfig(dry_run=True, timeout_seconds=math.inf), "timeout must be a positive, finite number of seconds, not inf."),
     ],
 )
 async def test_bad_executor_settings_are_refused_and_nothing_is_stored(db, config: ReplayConfig, message: str) -> None:

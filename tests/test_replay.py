@@ -237,7 +237,7 @@ async def test_an_index_out_of_range_is_an_input_error_and_nothing_is_stored(db:
     [
         (ReplayConfig(dry_run=True, modified_input=["not", "an", "object"]), "modified_input must be an object"),
         (ReplayConfig(dry_run=True, agent_overrides="gpt-4o"), "agent_overrides must be an object"),
-        (ReplayConfig(dry_run=True, timeout_seconds=0), "timeout must be a positive number"),
+        (ReplayConfig(dry_run=True, timeout_seconds=0), "timeout must be a positive, finite number"),
         (ReplayConfig(dry_run=True, ignore=["messages..content"]), "has an empty segment"),
     ],
 )
