@@ -134,8 +134,7 @@ class CheckpointManager:
 
     async def _resolve_span(self, conn: Any, trace_id: str, span_id: str) -> str:
         q = self.db.q
-        if not span_id.strip():
-            raise InvalidInput("empty span id.", f"See the trace's spans with: agenttrace-replay trace show {trace_id}")
+        idlib.require(span_id, "span", f"See the trace's spans with: agenttrace-replay trace show {trace_id}")
         rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
         if rows and (rows[0] == span_id or len(rows) == 1):
             return rows[0]
@@ -163,7 +162,9 @@ class CheckpointManager:
 
     async def auto_checkpoint(self, trace_id: str, kinds: Iterable[str] | None = None) -> tuple[list[str], int]:
         """Like `auto_checkpoint_trace`, and also says how many checkpoints were new."""
-        wanted_kinds = tuple(kinds) if kinds else DEFAULT_KINDS
+        wanted_kinds = tuple(kinds) if kinds is not None else DEFAULT_KINDS
+        if not wanted_kinds:
+            raise InvalidInput("the list of kinds names no span kind.", f"Give some of: {', '.join(SPAN_KINDS)}.")
         unknown = [k for k in wanted_kinds if k not in SPAN_KINDS]
         if unknown:
             raise InvalidInput(f"unknown span kind(s): {', '.join(unknown)}.", f"Use: {', '.join(SPAN_KINDS)}.")

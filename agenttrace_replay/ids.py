@@ -28,13 +28,18 @@ def like_prefix(prefix: str) -> str:
     return escaped + "%"
 
 
+def require(given: str, what: str, hint: str) -> None:
+    """An id or prefix must have something in it: an empty one would match every id."""
+    if not given or not given.strip():
+        raise InvalidInput(f"empty {what} id.", hint)
+
+
 async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
     """The one id that equals ``given`` or starts with it.
 
     ``sql`` takes ($1 exact id, $2 LIKE pattern) and returns the exact match first.
     """
-    if not given or not given.strip():
-        raise InvalidInput(f"empty {what} id.", hint)
+    require(given, what, hint)
     if too_long(given):
         raise NotFound(f"no {what} '{given[:40]}...' (ids are at most {MAX_ID_LENGTH:,} bytes long).", hint)
     rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]

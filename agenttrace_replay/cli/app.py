@@ -78,7 +78,8 @@ def _never_fail_on_encoding() -> None:
     """On a terminal or pipe that is not UTF-8 (`PYTHONIOENCODING=ascii`, an old locale), a
     character it cannot show is printed as `?` instead of stopping the command; data
     (JSON, exports) is written as UTF-8 bytes anyway (`common.write_stdout`)."""
+    from agenttrace_replay.cli.common import is_utf8
+
     for stream in (sys.stdout, sys.stderr):
-        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+        if not is_utf8(stream) and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")

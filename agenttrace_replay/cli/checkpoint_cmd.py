@@ -6,8 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, run, stderr, stdout
-from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, print_json, run, stderr, stdout
 
 app = typer.Typer(help="Create, list, show and delete checkpoints.", no_args_is_help=True)
 
@@ -40,8 +39,6 @@ def auto(
 ) -> None:
     """Place a checkpoint before every LLM call, tool call and handoff (idempotent)."""
     kind_list = [k.strip() for k in kinds.split(",") if k.strip()] if kinds is not None else None
-    if kind_list == []:
-        guarded(ctx, lambda: _no_kinds(kinds))
 
     async def body(db):  # type: ignore[no-untyped-def]
         manager = _manager(db)
@@ -121,7 +118,3 @@ def delete(ctx: typer.Context, checkpoint: CheckpointArg, yes: YesFlag = False, 
         print_json({"deleted": deleted})
     else:
         stdout().print(f"deleted checkpoint {deleted}", markup=False)
-
-
-def _no_kinds(given: str | None) -> None:
-    raise InvalidInput(f"--kinds {given!r} names no span kind.", "Give some of: llm_call, tool_call, handoff, checkpoint, agent_message.")

@@ -129,14 +129,19 @@ def print_line(text: str) -> None:
     write_stdout(text + "\n")
 
 
+def is_utf8(stream: Any) -> bool:
+    """Whether a text stream encodes as UTF-8 (`utf-8`, `UTF8`, `utf_8` all count)."""
+    encoding = getattr(stream, "encoding", None) or ""
+    return encoding.lower().replace("-", "").replace("_", "") == "utf8"
+
+
 def write_stdout(text: str) -> None:
     """Text on stdout in UTF-8 whatever the locale says: JSON and exports are UTF-8, and a
     stdout set to ASCII (`LANG=C`, `PYTHONIOENCODING=ascii`) must not crash a command."""
     if sys.stdout is None:  # started with stdout closed: nowhere to write
         return
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     buffer = getattr(sys.stdout, "buffer", None)
-    if encoding == "utf8" or buffer is None:
+    if is_utf8(sys.stdout) or buffer is None:
         sys.stdout.write(text)
         return
     sys.stdout.flush()

@@ -82,10 +82,9 @@ def _agents(
         langgraph_inside[span.span_id] = inside or root
         identities[span.span_id] = conv.agent_identity(span.attributes, span.name, root)
 
-    id_for_name = {
-        i.name: i.agent_id for i in identities.values() if i is not None and i.agent_id
-    }
-    taken = {i.agent_id for i in identities.values() if i is not None and i.agent_id}  # never made up
+    declared = [i for i in identities.values() if i is not None and i.agent_id]
+    id_for_name = {i.name: i.agent_id for i in declared}
+    taken = {i.agent_id for i in declared}  # a made-up id never takes a declared one
     made_up: dict[str, str] = {}
 
     def made_up_id(name: str) -> str:

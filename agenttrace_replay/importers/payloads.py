@@ -51,8 +51,12 @@ def _with_details(raw: RawSpan) -> Attrs:
     return {**event.attributes, **raw.attributes} if event is not None else raw.attributes
 
 
-def _event_message(name: str, attrs: Attrs) -> dict[str, Any]:
-    body = parse_json_container(first(attrs, "body", "event.body"))
+def _event_body(attrs: Attrs) -> Any:
+    return parse_json_container(first(attrs, "body", "event.body"))
+
+
+def _event_message(name: str, attrs: Attrs, body: Any) -> dict[str, Any]:
+    """The message an event records, from its parsed `body` (see `_event_body`) or its attributes."""
     fields = dict(body) if isinstance(body, dict) else dict(attrs)
     fields.setdefault("role", _MESSAGE_EVENTS.get(name))
     if "tool_calls" in fields:
@@ -80,7 +84,7 @@ def llm_input_messages(raw: RawSpan) -> list[dict[str, Any]]:
     elif message_events:
         for event in message_events:
             role = _MESSAGE_EVENTS[event.name]
-            messages.extend(normalise_message(_event_message(event.name, event.attributes), role))
+            messages.extend(normalise_message(_event_message(event.name, event.attributes, _event_body(event.attributes)), role))
     elif has_prefix(attrs, "llm.input_messages"):
         messages = openinference_messages(attrs, "llm.input_messages")
     elif attrs.get("input.value") is not None:
@@ -112,7 +116,7 @@ def llm_output(raw: RawSpan) -> dict[str, Any] | None:
     messages: list[dict[str, Any]] | None = None
     completion_event = raw.event("gen_ai.content.completion")
     choice_events = [e for e in raw.events if e.name == "gen_ai.choice"]
-    if (value := _genai(raw, "gen_ai.output.messages")) is not None:
+    if (value := attrs.get("gen_ai.output.messages")) is not None:  # the details event's too
         parsed = parse_json_container(value)
         messages = normalise_messages(parsed, "assistant")
         if isinstance(parsed, list) and parsed and isinstance(parsed[0], dict):
@@ -128,9 +132,8 @@ def llm_output(raw: RawSpan) -> dict[str, Any] | None:
     elif choice_events:
         messages = []
         for event in choice_events:
-            fields = _event_message(event.name, event.attributes)
-            messages.extend(normalise_message(fields, "assistant"))
-            body = parse_json_container(first(event.attributes, "body", "event.body"))
+            body = _event_body(event.attributes)
+            messages.extend(normalise_message(_event_message(event.name, event.attributes, body), "assistant"))
             finish = finish or event.attributes.get("finish_reason")
             finish = finish or (body.get("finish_reason") if isinstance(body, dict) else None)
     elif has_prefix(attrs, "llm.output_messages"):
