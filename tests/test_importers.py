@@ -911,3 +911,31 @@ def test_resource_attributes_named_like_the_importers_own_keys_are_kept() -> Non
     (bundle,) = parse_otlp(json.dumps(document))
     assert bundle.trace.metadata == {"source": "otlp", "resource.source": "batch-job", "resource.otel.scopes": "x",
                                      "service.name": "svc", "otel.scopes": ["lib"]}  # fmt: skip
+
+
+def test_an_unnamed_agent_span_around_named_agents_is_no_agent() -> None:
+    """The OpenAI Agents SDK's workflow span is an OpenInference AGENT that names no agent;
+    the agents are the spans under it that do. Alone, such a span is an agent by its name."""
+    agent = {"openinference.span.kind": "AGENT"}
+    bundle = _one_span_trace(
+        [
+            {"name": "Agent workflow", "attributes": agent},
+            {"name": "Agent workflow", "parent": 1, "attributes": {"openinference.span.kind": "CHAIN"}},
+            {"name": "Triage agent", "parent": 2, "attributes": {**agent, "agent.name": "Triage agent"}},
+            {"name": "Weather agent", "parent": 2, "attributes": {**agent, "agent.name": "Weather agent"}},
+            {"name": "generation", "parent": 4, "attributes": {"openinference.span.kind": "LLM"}},
+        ]
+    )
+    assert sorted(a.name for a in bundle.agents) == ["Triage agent", "Weather agent"]
+    assert [s.agent_id for s in bundle.spans] == [None, None, "agent-triage-agent", "agent-weather-agent",
+                                                  "agent-weather-agent"]  # fmt: skip
+    alone = _one_span_trace([{"name": "planner", "attributes": agent},
+                             {"name": "step", "parent": 1, "attributes": {"openinference.span.kind": "CHAIN"}}])  # fmt: skip
+    assert [a.name for a in alone.agents] == ["planner"]
+
+
+def test_client_settings_are_no_model_parameters() -> None:
+    invocation = json.dumps({"temperature": 0.2, "base_url": "http://127.0.0.1:9/v1/", "timeout": 30, "seed": 7})
+    llm = _one_span("generation", {"openinference.span.kind": "LLM", "llm.invocation_parameters": invocation})
+    assert llm.input["parameters"] == {"temperature": 0.2, "seed": 7}
+    assert llm.attributes["llm.invocation_parameters"] == invocation

@@ -81,6 +81,7 @@ def _agents(
         root = not inside and conv.is_langgraph_graph(span.attributes, span.name)
         langgraph_inside[span.span_id] = inside or root
         identities[span.span_id] = conv.agent_identity(span.attributes, span.name, root)
+    _drop_wrappers(ordered, parent, identities)
 
     declared = [i for i in identities.values() if i is not None and i.agent_id]
     id_for_name = {i.name: i.agent_id for i in declared}
@@ -113,6 +114,22 @@ def _agents(
         known.framework = known.framework or identity.framework
         known.config = {**identity.config, **known.config}
     return span_agent, introduced
+
+
+def _drop_wrappers(
+    ordered: list[RawSpan], parent: dict[str, str | None], identities: dict[str, conv.AgentIdentity | None]
+) -> None:
+    """An AGENT span known only by its span name, with spans under it that name their agents,
+    is the run around those agents (the OpenAI Agents SDK's workflow span), not one more agent."""
+    named_below: set[str] = set()
+    for span in reversed(ordered):  # children before their parents
+        identity = identities[span.span_id]
+        if identity is not None and identity.unnamed and span.span_id in named_below:
+            identities[span.span_id] = identity = None
+        named = identity is not None and not identity.unnamed
+        pid = parent[span.span_id]
+        if pid is not None and (named or span.span_id in named_below):
+            named_below.add(pid)
 
 
 _PLAIN_KINDS = (None, "SPAN_KIND_INTERNAL", "SPAN_KIND_UNSPECIFIED")

@@ -168,6 +168,9 @@ class AgentIdentity:
     role: str | None = None
     framework: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    # Named after the span only (an OpenInference AGENT span that names no agent): a run's
+    # wrapper rather than an agent when spans under it name their agents (see bundle._agents).
+    unnamed: bool = False
 
 
 def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> AgentIdentity | None:
@@ -175,11 +178,14 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
     agent_id = first(attrs, "gen_ai.agent.id")
     agent_name = first(attrs, "gen_ai.agent.name", "agent.name")
     oi_kind = str(attrs.get("openinference.span.kind", "")).upper()
+    unnamed = False
     if agent_id is None and agent_name is None:
         if langgraph_root:
             agent_name = name or "LangGraph"
         elif oi_kind == "AGENT" and not is_langgraph_node(attrs):
-            agent_name = first(attrs, "graph.node.id") or name or None
+            agent_name = first(attrs, "graph.node.id")
+            if agent_name is None:
+                agent_name, unnamed = name or None, True
             if agent_name is None:
                 return None
         else:
@@ -194,6 +200,7 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
         role=first(attrs, "agenttrace.agent.role", "gen_ai.agent.description"),
         framework=framework,
         config=dict(config) if isinstance(config, dict) else {},
+        unnamed=unnamed,
     )
 
 

@@ -32,7 +32,14 @@ _MESSAGE_EVENTS = {
     "gen_ai.assistant.message": "assistant",
     "gen_ai.tool.message": "tool",
 }
-_NOT_PARAMETERS = {"model", "model_name", "_type", "tools", "functions", "tool_choice", "stream"}
+# Invocation parameters that are not part of the model request: the model and tools have their
+# own fields, and client settings (the OpenAI Agents SDK records its `base_url`) would be sent
+# to the endpoint as unknown request fields on a replay.
+_NOT_PARAMETERS = {
+    "model", "model_name", "_type", "tools", "functions", "tool_choice", "stream",
+    "base_url", "api_base", "api_key", "api_version", "organization", "project", "timeout", "max_retries",
+    "default_headers", "default_query", "extra_headers", "extra_query",
+}  # fmt: skip
 _HANDOFF_FROM_TO = re.compile(r"handoff\s+from\s+(.+?)\s+to\s+(.+)$", re.IGNORECASE)
 _HANDOFF_TO = re.compile(r"^(?:handoff[\s_]+to[\s_]+|transfer_to_|handoff[\s_:-]+)(.+)$", re.I)
 
