@@ -939,3 +939,17 @@ def test_client_settings_are_no_model_parameters() -> None:
     llm = _one_span("generation", {"openinference.span.kind": "LLM", "llm.invocation_parameters": invocation})
     assert llm.input["parameters"] == {"temperature": 0.2, "seed": 7}
     assert llm.attributes["llm.invocation_parameters"] == invocation
+
+
+def test_pydantic_ai_v2_tool_attributes_and_result_parts() -> None:
+    """Pydantic AI's instrumentation version 2 names a tool's arguments and result its own way;
+    every version writes a tool result part's value as `result`, not GenAI's `response`."""
+    tool = _one_span("running tool", {"gen_ai.tool.name": "get_weather", "tool_arguments": '{"city": "Paris"}',
+                                      "tool_response": "18C"})  # fmt: skip
+    assert (tool.kind, tool.input["arguments"], tool.output) == ("tool_call", {"city": "Paris"}, {"result": "18C"})
+    messages = json.dumps([{"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "name": "get_weather",
+                                                       "result": "18C"}]}])  # fmt: skip
+    llm = _one_span("chat", {"gen_ai.operation.name": "chat", "gen_ai.input.messages": messages,
+                             "operation.cost": {"doubleValue": 2.5e-06}})  # fmt: skip
+    assert llm.input["messages"] == [{"role": "tool", "content": "18C", "tool_call_id": "c1"}]
+    assert llm.cost_usd == 2.5e-06

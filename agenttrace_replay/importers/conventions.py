@@ -115,7 +115,7 @@ def span_tokens(attrs: Attrs) -> tuple[int | None, int | None]:
 
 
 def span_cost(attrs: Attrs) -> float | None:
-    return as_float(first(attrs, "gen_ai.usage.cost", "llm.cost.total", "agenttrace.cost_usd"))
+    return as_float(first(attrs, "gen_ai.usage.cost", "llm.cost.total", "operation.cost", "agenttrace.cost_usd"))
 
 
 def span_status(raw: RawSpan) -> tuple[str, str | None]:
@@ -209,10 +209,15 @@ def slug(text: str) -> str:
     return re.sub(r"[\W_]+", "-", text.lower())[:100].strip("-") or "agent"  # short: ids are indexed
 
 
+_FRAMEWORK_SCOPES = {"pydantic-ai": "pydantic_ai"}  # frameworks that instrument themselves
+
+
 def framework_from_scope(scope_name: str | None) -> str | None:
     """`openinference.instrumentation.langchain` → `langchain`, and the OpenTelemetry analogue."""
     if not isinstance(scope_name, str):
         return None
+    if scope_name in _FRAMEWORK_SCOPES:
+        return _FRAMEWORK_SCOPES[scope_name]
     for prefix in ("openinference.instrumentation.", "opentelemetry.instrumentation."):
         if scope_name.startswith(prefix):
             return scope_name[len(prefix) :].split(".")[0].replace("-", "_") or None

@@ -105,7 +105,8 @@ def _split_parts(content: Any) -> tuple[list[Any], list[dict[str, Any]], list[di
             if (call := normalise_tool_call(part)) is not None:
                 calls.append(call)
         elif kind in _RESPONSE_PARTS:
-            body = next((part[k] for k in ("response", "content", "output") if k in part), None)
+            # GenAI's `response`; Pydantic AI writes `result`; Anthropic `content`; OpenAI `output`
+            body = next((part[k] for k in ("response", "result", "content", "output") if k in part), None)
             responses.append(
                 compact(
                     {

@@ -235,7 +235,7 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
     name = first(attrs, "gen_ai.tool.name", "tool.name", "tool_call.function.name")
     if name is None:
         name = re.sub(r"^execute_tool\s+", "", raw.name or "") or None
-    arguments = first(attrs, "gen_ai.tool.call.arguments", "tool_call.function.arguments")
+    arguments = first(attrs, "gen_ai.tool.call.arguments", "tool_call.function.arguments", "tool_arguments")
     if arguments is None and (query := attrs.get("gen_ai.retrieval.query.text")) is not None:
         arguments = {"query": query}
     if arguments is None:
@@ -261,7 +261,7 @@ def _documents(attrs: Attrs) -> list[dict[str, Any]] | None:
 
 def tool_output(raw: RawSpan) -> dict[str, Any] | None:
     attrs = raw.attributes
-    result = first(attrs, "gen_ai.tool.call.result", "output.value")
+    result = first(attrs, "gen_ai.tool.call.result", "output.value", "tool_response")
     if result is None:
         result = first(attrs, "gen_ai.retrieval.documents") or _documents(attrs)
     if result is None:
