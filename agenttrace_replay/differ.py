@@ -113,12 +113,38 @@ def _is_text(value: str) -> bool:
     return len(value) > TEXT_DIFF_MIN_LENGTH or "\n" in value
 
 
+NO_NEWLINE = "\\ No newline at end of file"
+
+
 def text_diff(old: str, new: str) -> str:
-    """A unified line diff of two strings, headed `--- original` / `+++ replay`."""
+    """A unified line diff of two strings, headed `--- original` / `+++ replay`.
+
+    Lines end at newlines only (not at the other characters `str.splitlines` breaks on, such
+    as U+2028), and line endings count: when only one text ends with a newline, its last
+    line is followed by `\\ No newline at end of file`, as in `diff -u` and git, so two texts
+    that differ only there, or in `\\r\\n` against `\\n`, never get an empty diff.
+    """
+    if old.endswith("\n") == new.endswith("\n"):  # the same ending: nothing to mark
+        old, new = (text + "\n" if text and not text.endswith("\n") else text for text in (old, new))
     lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), fromfile="original", tofile="replay", lineterm=""
+        _lines(old), _lines(new), fromfile="original", tofile="replay", lineterm=""
     )
-    return "\n".join(lines)
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        if n < 2 or line.startswith("@@"):  # the two headers and hunk headers carry no ending
+            out.append(line)
+        elif line.endswith("\n"):
+            out.append(line[:-1])
+        else:
+            out.extend((line, NO_NEWLINE))
+    return "\n".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """The text's lines, each with its newline if it has one."""
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
 
 
 def summarize(changed: int, added: int, removed: int, type_changes: int) -> str:
@@ -263,12 +289,26 @@ def _sequence_tasks(
     return tasks
 
 
+# Characters JSON may leave unescaped that would break or hide a line on a terminal: C1
+# controls (U+0085 and U+2028/U+2029 are line breaks to `str.splitlines`), DEL, zero-width
+# and bidirectional-override characters. In printed JSON they are written as \\uXXXX escapes,
+# which is still the same JSON.
+_INVISIBLE = [*range(0x7F, 0xA0), *range(0x200B, 0x2010), *range(0x2028, 0x202F), *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0xFEFF]
+_ESCAPES = {code: f"\\u{code:04x}" for code in _INVISIBLE}
+
+
+def visible_json(text: str) -> str:
+    """JSON text with the characters above escaped, so one line of JSON prints as one line."""
+    return text.translate(_ESCAPES)
+
+
 def pretty_json(value: Any) -> str:
     """Indented JSON with sorted keys; falls back to insertion order for unsortable keys."""
     try:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=repr)
+        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=repr)
     except TypeError:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+    return visible_json(text)
 
 
 def unified_text(original: Any, replay: Any) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -25,7 +26,8 @@ from agenttrace_replay.checkpoint import CheckpointManager
 from agenttrace_replay.config import is_graph_path, is_http_url
 from agenttrace_replay.db import Database
 from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput
-from agenttrace_replay.inputs import merge_input
+from agenttrace_replay.executors.deadline import DeadlinePassed, Escaped, run_with_deadline
+from agenttrace_replay.inputs import check_storable, merge_input
 
 REPLAY_HINT = "List replays with: agenttrace-replay replay list TRACE"
 
@@ -65,6 +67,8 @@ class ReplayConfig:
             raise InvalidInput("modified_input must be an object (a mapping of keys).")
         if self.agent_overrides is not None and not isinstance(self.agent_overrides, dict):
             raise InvalidInput("agent_overrides must be an object (a mapping of keys).")
+        check_storable(self.modified_input, "modified_input")
+        check_storable(self.agent_overrides, "agent_overrides")
         if not isinstance(self.timeout_seconds, (int, float)) or not 0 < self.timeout_seconds < math.inf:
             raise InvalidInput(f"timeout must be a positive, finite number of seconds, not {self.timeout_seconds!r}.")
         for name in ("executor", "graph", "base_url", "api_key_env", "stop_at_span"):
@@ -110,8 +114,13 @@ class ReplayResult:
 class ReplayExecutor:
     """Runs replays through executors and stores them."""
 
-    def __init__(self, checkpoint_manager: CheckpointManager, db_pool: Any = None) -> None:
+    def __init__(self, checkpoint_manager: CheckpointManager, db_pool: Any = None, *, own_thread: bool = False) -> None:
+        """``own_thread=True`` runs each executor on a private event loop in a daemon thread,
+        so a timeout holds even for executors that block their loop (see executors/deadline.py);
+        the CLI uses it. Library callers keep the default: their executors may use objects
+        bound to the caller's loop."""
         self.checkpoints = checkpoint_manager
+        self.own_thread = own_thread
         self.db = Database.wrap(db_pool, checkpoint_manager.db.schema) if db_pool is not None else checkpoint_manager.db
 
     async def replay(self, checkpoint_id: str, config: ReplayConfig | None = None) -> ReplayResult:
@@ -142,23 +151,26 @@ class ReplayExecutor:
         started = time.perf_counter()
         error: str | None = None
         result: dict[str, Any] = {}
-        deadline = asyncio.timeout(config.timeout_seconds)
         try:
-            async with deadline:
-                raw = await run_fn(new_input, state, exec_config, config.agent_overrides)
+            raw = await run_with_deadline(
+                lambda: run_fn(new_input, state, exec_config, config.agent_overrides),
+                config.timeout_seconds, own_thread=self.own_thread,
+            )
             if not isinstance(raw, dict) or "output" not in raw:
                 raise ExecutorError(f"executor '{name}' returned {type(raw).__name__} without an 'output' key.")
             result = _as_stored(raw, name)
-        except TimeoutError as exc:  # our deadline, or a timeout inside the executor (a socket's)
-            error = f"timed out after {config.timeout_seconds:g} s" if deadline.expired() else f"TimeoutError: {exc}".strip(": ")
-        except asyncio.CancelledError:
+        except DeadlinePassed as exc:
+            error = str(exc)
+        except (asyncio.CancelledError, KeyboardInterrupt):
             # Ctrl-C or a cancelled caller: keep the replay as interrupted, then stop.
             await asyncio.shield(self._store(self._interrupted(checkpoint, name, new_input, config, started)))
             raise
+        except Escaped as exc:  # SystemExit and the like: the agent's failure, not the caller's exit
+            error = _error_text(exc.original)
         except AgentTraceError as exc:
-            error = str(exc)
+            error = _safe_str(exc)
         except Exception as exc:  # an executor's own bug or its framework's error: kept with the replay
-            error = f"{type(exc).__name__}: {exc}".strip()
+            error = _error_text(exc)
         duration_ms = (time.perf_counter() - started) * 1000
 
         original = result.get("original_output", outputs["span_output"]) if result else outputs["span_output"]
@@ -178,8 +190,8 @@ class ReplayExecutor:
             success=error is None,
             error=error,
             duration_ms=duration_ms,
-            tokens_used=_int_or_none(result.get("tokens")),
-            cost_usd=_float_or_none(result.get("cost_usd")),
+            tokens_used=_tokens(result.get("tokens")),
+            cost_usd=_cost(result.get("cost_usd")),
             executor=name,
             executed=bool(result.get("executed", True)) if result else True,
             note=result.get("note") if result else None,
@@ -276,12 +288,34 @@ def _as_stored(raw: dict[str, Any], name: str) -> dict[str, Any]:
     for key in ("output", "original_output"):
         if key in result:
             try:
-                result[key] = json.loads(json.dumps(result[key], allow_nan=False, default=str))
+                text = json.dumps(result[key], allow_nan=False, default=_safe_str)
+                result[key] = json.loads(text)
             except (TypeError, ValueError, RecursionError) as exc:
-                raise ExecutorError(f"executor '{name}' returned an {key} that cannot be stored as JSON: {exc}.") from None
+                raise ExecutorError(f"executor '{name}' returned an {key} that cannot be stored as JSON: {_safe_str(exc)}.") from None
+            if "\\u0000" in text and _JSON_NUL.search(text):
+                raise ExecutorError(f"executor '{name}' returned an {key} with a NUL character (\\u0000), which PostgreSQL cannot store.")
     if result.get("note") is not None:
-        result["note"] = str(result["note"])
+        result["note"] = _safe_str(result["note"])
     return result
+
+
+# A \u0000 escape in JSON text: preceded by an even number of backslashes (a literal
+# backslash followed by "u0000" is written with an odd number).
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _safe_str(value: Any) -> str:
+    """Text for the database: never raises (a broken __str__), and NUL, which PostgreSQL's
+    text cannot hold, is written as \\x00."""
+    try:
+        text = str(value)
+    except Exception:
+        text = f"<{type(value).__name__} whose text cannot be read>"
+    return text.replace("\x00", "\\x00")
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_safe_str(exc)}".strip().rstrip(":")
 
 
 def _langgraph_node(span: dict[str, Any]) -> str | None:
@@ -297,15 +331,26 @@ def _langgraph_step(span: Any) -> Any:
     return recorded_metadata(span_info(span, [])).get("langgraph_step")
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
+_MAX_TOKENS = 2**31 - 1  # the replays.tokens_used column is an integer
 
 
-def _float_or_none(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
+def _tokens(value: Any) -> int | None:
+    """The executor's token count when it is one: a whole number that fits the column."""
+    if value is None or isinstance(value, bool):
         return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 <= number <= _MAX_TOKENS else None
+
+
+def _cost(value: Any) -> float | None:
+    """The executor's cost when it is one: a finite number (NaN would make --json invalid)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None

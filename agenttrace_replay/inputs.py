@@ -3,7 +3,7 @@
 The merge rule (``merge_input(recorded, patch)``), applied recursively:
 
 - an object merged into an object merges key by key;
-- a key whose value is ``null`` is removed;
+- a key whose value is ``null`` is removed (in a list edit, ``{"0": null}``, the item is);
 - a key ending in ``+`` appends to the list under the key without the ``+``
   (``{"messages+": [{...}]}`` adds a message);
 - an object whose keys are all integers, merged into a list, merges into the items at
@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,17 @@ from agenttrace_replay.jsonio import loads
 MAX_DEPTH = 200  # levels of objects and lists in an input patch; real inputs use a handful
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _index(key: Any, length: int, where: str) -> int | None:
-    try:
-        i = int(key)
-    except (TypeError, ValueError):
+    """The list index a patch key names: an int, or text of ASCII digits with an optional
+    minus. `int()` alone would also read " 1", "1_0" (ten) and non-ASCII digits."""
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
         return None
+    if isinstance(key, str) and not _INTEGER.fullmatch(key):
+        return None
+    i = int(key)
     if not -length <= i < length:
         raise InvalidInput(f"{where}: index {i} is out of range for a list of {length} item(s).")
     return i % length
@@ -52,10 +59,17 @@ def _merge(target: Any, patch: Any, where: str) -> Any:
             return target
         indexes = {key: _index(key, len(target), where) for key in patch}
         if all(i is not None for i in indexes.values()):
+            removed: set[int] = set()
             for key, value in patch.items():
                 i = indexes[key]
                 assert i is not None
-                target[i] = _merge(target[i], value, f"{where}[{i}]")
+                if value is None:  # null removes, here the item (after all edits, by position)
+                    removed.add(i)
+                else:
+                    removed.discard(i)
+                    target[i] = _merge(target[i], value, f"{where}[{i}]")
+            for i in sorted(removed, reverse=True):
+                del target[i]
             return target
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
@@ -135,7 +149,11 @@ def parse_assignments(items: list[str], option: str = "--input") -> dict[str, An
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
-        node[parts[-1]] = parse_value(raw)
+        value = parse_value(raw)
+        last = parts[-1]
+        if last.endswith("+") and len(last) > 1 and last in node:  # appends accumulate
+            value = _as_list(node[last]) + _as_list(value)
+        node[last] = value
         if _too_deep(node[parts[-1]], MAX_DEPTH - len(parts)):
             raise InvalidInput(f"{option} {key}=...: the value is nested more than {MAX_DEPTH} levels deep.", "Flatten it.")
     return patch
@@ -203,6 +221,28 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
                 return True
             stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
     return False
+
+
+def check_storable(value: Any, what: str) -> None:
+    """Refuse, before a replay runs, a patch the database could not store with the replay:
+    NUL characters (PostgreSQL text and jsonb cannot hold them) and NaN or infinite numbers
+    (JSON has no form for them). Found only after the executor ran, they would lose the
+    replay it produced."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise InvalidInput(f"{what}: {path or 'the value'} holds a NUL character (\\u0000), which cannot be stored.", "Remove it.")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput(f"{what}: {path or 'the value'} is NaN or infinite, which JSON cannot hold.", "Give a number or a string.")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                step = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and "\x00" in key:
+                    raise InvalidInput(f"{what}: a key holds a NUL character (\\u0000), which cannot be stored.", "Remove it.")
+                stack.append((child, step))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(item))
 
 
 def _non_finite(value: Any, path: str = "") -> str | None:

@@ -124,3 +124,14 @@ def registered():
     yield add
     for name in names:
         unregister_executor(name)
+
+
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch):
+    """A local Chat Completions server (tests/openai_server.py), with no OpenAI variables set."""
+    from openai_server import OpenAIServer
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with OpenAIServer() as server:
+        yield server

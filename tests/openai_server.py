@@ -10,7 +10,9 @@ function of the request:
 - otherwise: answer "Echo: <last user message>".
 
 Every request is recorded (path, headers, JSON body) so tests can assert what was sent, and
-`fail_next(status, message)` makes the next request fail with an OpenAI-style error body.
+`fail_next(status, message)` makes the next request fail with an OpenAI-style error body;
+`reply_next(raw, status, delay)` makes the next reply exactly these bytes, after a delay
+(a misbehaving or slow server).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class OpenAIServer:
 
     requests: list[RecordedRequest] = field(default_factory=list)
     _failures: list[tuple[int, str]] = field(default_factory=list)
+    _replies: list[tuple[bytes, int, float]] = field(default_factory=list)
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -48,6 +51,9 @@ class OpenAIServer:
 
     def fail_next(self, status: int, message: str) -> None:
         self._failures.append((status, message))
+
+    def reply_next(self, raw: bytes, status: int = 200, delay: float = 0.0) -> None:
+        self._replies.append((raw, status, delay))
 
     def start(self) -> OpenAIServer:
         server = self
@@ -66,7 +72,11 @@ class OpenAIServer:
                 server.requests.append(
                     RecordedRequest(self.path, {k: v for k, v in self.headers.items()}, body)
                 )
-                if server._failures:
+                if server._replies:
+                    raw_reply, status, delay = server._replies.pop(0)
+                    time.sleep(delay)
+                    self._send_raw(status, raw_reply)
+                elif server._failures:
                     status, message = server._failures.pop(0)
                     self._send(status, _error(message, status))
                 elif self.path.rstrip("/") != "/v1/chat/completions":
@@ -77,7 +87,15 @@ class OpenAIServer:
                     self._send(200, completion(body))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+                self._send_raw(status, json.dumps(payload).encode())
+
+            def _send_raw(self, status: int, data: bytes) -> None:
+                try:
+                    self._write(status, data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                    pass
+
+            def _write(self, status: int, data: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

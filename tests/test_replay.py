@@ -536,13 +536,6 @@ async def test_langgraph_without_a_graph_says_how_to_name_one(db: Database, pari
 # --- the openai executor against a local Chat Completions server ---------------------------------
 
 
-@pytest.fixture
-def openai_server(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    with OpenAIServer() as server:
-        yield server
-
 
 async def test_openai_resends_the_merged_call_with_the_overridden_model(db: Database, openai_server: OpenAIServer) -> None:
     await load_weather(db)

@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from agenttrace_replay.differ import pretty_json, unified_text
+from agenttrace_replay.differ import pretty_json, unified_text, visible_json
 
 OLD_LINE = Style(bgcolor="#3f1518")
 NEW_LINE = Style(bgcolor="#14391f")
@@ -100,8 +100,8 @@ class SideBySide:
     def __init__(
         self, original: Any, replay: Any, diff: dict[str, Any] | None = None, context: int | None = 3
     ) -> None:
-        self.left = pretty_json(original).splitlines()
-        self.right = pretty_json(replay).splitlines()
+        self.left = pretty_json(original).split("\n")
+        self.right = pretty_json(replay).split("\n")
         self.diff = diff
         self.context = context
 
@@ -228,7 +228,7 @@ class Unified:
 def short(value: Any, limit: int = 60) -> str:
     """A one-line JSON rendering of value, cut to limit characters."""
     try:
-        shown = json.dumps(value, ensure_ascii=False, default=repr)
+        shown = visible_json(json.dumps(value, ensure_ascii=False, default=repr))
     except (TypeError, ValueError, RecursionError):
         shown = repr(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"

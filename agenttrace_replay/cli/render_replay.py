@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Group
@@ -12,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agenttrace_replay.cli.render import fmt_ms, when
+from agenttrace_replay.differ import pretty_json
 
 
 def replay_summary(result: Any, *, show_diff: bool = True, show_outputs: bool = False) -> Group:
@@ -41,7 +41,7 @@ def replay_summary(result: Any, *, show_diff: bool = True, show_outputs: bool = 
     if show_outputs:
         for title, value in (("input used", result.input), ("original output", result.original_output), ("replay output", result.replay_output)):
             parts.append(Panel(
-                Syntax(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True), "json", word_wrap=True, background_color="default"),
+                Syntax(pretty_json(value), "json", word_wrap=True, background_color="default"),
                 title=title, title_align="left",
             ))
     if show_diff and result.diff is not None:

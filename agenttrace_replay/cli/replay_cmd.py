@@ -17,44 +17,26 @@ ReplayArg = Annotated[str, typer.Argument(help="Replay id or a unique prefix.", 
 IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="Diff path pattern to ignore (repeatable), e.g. '*.id'.", metavar="PATTERN")]
 
 
-def _engine(db):  # type: ignore[no-untyped-def]
+def _engine(db, own_thread: bool = False):  # type: ignore[no-untyped-def]
     from agenttrace_replay.checkpoint import CheckpointManager
     from agenttrace_replay.executor import ReplayExecutor
 
-    return ReplayExecutor(CheckpointManager(db), db)
+    return ReplayExecutor(CheckpointManager(db), db, own_thread=own_thread)
 
 
 def _daemon_worker_threads() -> None:
     """Run the event loop's worker-thread jobs on daemon threads that nobody waits for.
 
     A replay's timeout stops *waiting* for the executor, but blocking code in a worker thread
-    (a plain-function executor, or a LangGraph graph with synchronous nodes) cannot be
-    stopped. With the default thread pool, ``asyncio.run`` and then the interpreter wait for
-    it at exit, so ``--timeout 5`` on a graph stuck for an hour would hang for an hour. On
-    daemon threads the command reports the timeout and exits; the abandoned work dies with
-    the process.
+    cannot be stopped. With the default thread pool, ``asyncio.run`` and then the interpreter
+    wait for it at exit, so ``--timeout 5`` on a graph stuck for an hour would hang for an
+    hour. On daemon threads the command reports the timeout and exits; the abandoned work
+    dies with the process. (The executor itself runs on its own loop and thread, see
+    executors/deadline.py; this covers what else the main loop hands to threads.)
     """
     import asyncio
-    import threading
-    from concurrent.futures import Future, ThreadPoolExecutor
 
-    class DaemonThreads(ThreadPoolExecutor):
-        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-            future: Future = Future()
-
-            def work() -> None:
-                if not future.set_running_or_notify_cancel():
-                    return
-                try:
-                    future.set_result(fn(*args, **kwargs))
-                except BaseException as exc:  # handed to whoever awaits the future
-                    future.set_exception(exc)
-
-            threading.Thread(target=work, name="agenttrace-replay-worker", daemon=True).start()
-            return future
-
-        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-            return None
+    from agenttrace_replay.executors.deadline import DaemonThreads
 
     asyncio.get_running_loop().set_default_executor(DaemonThreads())
 
@@ -105,7 +87,7 @@ def run_(
 
     async def replay(db):  # type: ignore[no-untyped-def]
         _daemon_worker_threads()
-        return await _engine(db).replay(checkpoint, config)
+        return await _engine(db, own_thread=True).replay(checkpoint, config)
 
     result = run(ctx, replay)
     if json:

@@ -69,6 +69,8 @@ def from_openai_message(message: dict[str, Any]) -> dict[str, Any]:
     out["content"] = content
     calls = []
     for call in message.get("tool_calls") or []:
+        if not isinstance(call, dict) or not isinstance(call.get("function") or {}, dict):
+            raise TypeError(f"a tool call is not an object with a function object: {call!r:.80}")
         function = call.get("function") or {}
         raw = function.get("arguments")
         try:
@@ -170,6 +172,8 @@ async def openai_executor(
     try:
         payload = response.json()
         choice = payload["choices"][0]
+        if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+            raise TypeError(f"choices[0] has no message object: {choice!r:.80}")
         message = from_openai_message(choice["message"])
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise ExecutorError(
@@ -179,12 +183,12 @@ async def openai_executor(
     output: dict[str, Any] = {"messages": [message]}
     if choice.get("finish_reason"):
         output["finish_reason"] = choice["finish_reason"]
-    usage = payload.get("usage") or {}
+    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
     result: dict[str, Any] = {
         "output": output,
         "executed": True,
         "note": f"re-sent the llm_call to {payload.get('model') or body['model']} at {base_url}",
     }
-    if isinstance(usage.get("total_tokens"), int):
+    if isinstance(usage.get("total_tokens"), int) and not isinstance(usage["total_tokens"], bool):
         result["tokens"] = usage["total_tokens"]
     return result
