@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import operator
 import re
 import time
 from dataclasses import dataclass, field
@@ -105,13 +106,14 @@ class _Hasher:
     def many(self, values: list[Any], previous: tuple[list[Any], list[bytes]] | None) -> list[bytes]:
         """Hashes of a list, reusing those of the shared prefix with the previous list.
 
-        States share message objects, and list ``==`` short-cuts on identity, so the common
-        case (the previous list plus a few new values) costs one C-level comparison.
+        States share message objects, so the common case (the previous list plus a few new
+        values) is one C-level pass of identity checks. Identity, not ``==``: Python holds
+        ``1 == 1.0 == True``, so an equal-looking value may have other JSON (and another hash).
         """
         if previous is not None:
             old_values, old_hashes = previous
             n = len(old_values)
-            if len(values) >= n and values[:n] == old_values:
+            if len(values) >= n and all(map(operator.is_, values, old_values)):
                 return old_hashes + [self(v) for v in values[n:]]
         return [self(v) for v in values]
 
@@ -162,6 +164,8 @@ class CheckpointManager:
 
     async def auto_checkpoint(self, trace_id: str, kinds: Iterable[str] | None = None) -> tuple[list[str], int]:
         """Like `auto_checkpoint_trace`, and also says how many checkpoints were new."""
+        if isinstance(kinds, str):  # "llm_call" or "llm_call,tool_call", not its letters
+            kinds = [k.strip() for k in kinds.split(",") if k.strip()]
         wanted_kinds = tuple(kinds) if kinds is not None else DEFAULT_KINDS
         if not wanted_kinds:
             raise InvalidInput("the list of kinds names no span kind.", f"Give some of: {', '.join(SPAN_KINDS)}.")
@@ -176,6 +180,9 @@ class CheckpointManager:
 
     async def create_checkpoint(self, trace_id: str, span_id: str, name: str | None = None) -> str:
         """A checkpoint before one span; an existing checkpoint there is returned (and renamed)."""
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            # a blank name would look like no name in a listing, yet not be one
+            raise InvalidInput("empty checkpoint name.", "Give the name some text, or leave the name out.")
         async with self.db.acquire() as conn:
             full_trace = await traces.resolve_trace_id(self.db, trace_id, conn)
             full_span = await self._resolve_span(conn, full_trace, span_id)

@@ -14,12 +14,17 @@ The agent's chat history is rebuilt by replaying the trace's events in time orde
   history's); otherwise (a stateful API that records only the new turns) they are appended;
 - when an ``llm_call`` ends, its output messages are appended;
 - when a ``tool_call`` ends, a ``tool`` message with its result is appended, unless the
-  history already holds a result for that tool call id.
+  history already holds a result for that tool call id. A tool span recorded without its
+  call id (many OpenInference instrumentations) answers the assistant's latest unanswered
+  call of that tool name (the one with the same arguments first), so the result stays tied
+  to its call as a chat API requires.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
@@ -40,7 +45,17 @@ _OUTCOME_PREFIXES = (
     "gen_ai.response.", "gen_ai.usage.", "gen_ai.output", "gen_ai.completion", "gen_ai.choice",
     "llm.token_count.", "llm.finish_reason", "llm.output_messages", "output.", "retrieval.documents",
     "error.", "exception.", "otel.events", "otel.status", "tool.output",
+    "pydantic_ai.all_messages", "all_messages_events",  # Pydantic AI's whole run, on its agent span
 )
+# Words that mark an attribute as the span's outcome in conventions the importer does not map
+# (OpenLLMetry's `traceloop.entity.output`, the AI SDK's `ai.response.text` and
+# `ai.toolCall.result`, MLflow's `mlflow.spanOutputs`): better to leave out an input-side
+# attribute that happens to use one of them than to put a span's result in its own checkpoint.
+_OUTCOME_WORDS = frozenset({
+    "output", "outputs", "result", "results", "response", "responses", "completion", "completions",
+    "choice", "choices", "usage", "error", "errors", "exception", "exceptions",
+})
+_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _MAX_ATTRIBUTE_CHARS = 2000
 
 
@@ -94,10 +109,20 @@ def agent_info(agent: AgentRecord | None) -> dict[str, Any] | None:
     }
 
 
+@functools.lru_cache(maxsize=4096)
+def _left_out(key: str) -> bool:
+    """Whether an attribute key names prompt or completion content or the span's outcome."""
+    if key.startswith(_CONTENT_PREFIXES) or key.startswith(_OUTCOME_PREFIXES):
+        return True
+    if key.startswith("gen_ai.request."):  # what was asked for, e.g. gen_ai.request.choice.count
+        return False
+    return any(word.lower() in _OUTCOME_WORDS for word in _WORD_BREAK.split(key))
+
+
 def light_attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
     out = {}
     for key, value in (attributes or {}).items():
-        if key.startswith(_CONTENT_PREFIXES) or key.startswith(_OUTCOME_PREFIXES):
+        if _left_out(key):
             continue
         if isinstance(value, str) and len(value) > _MAX_ATTRIBUTE_CHARS:
             continue
@@ -194,6 +219,27 @@ def _has_tool_result(history: list[dict[str, Any]], call_id: str | None) -> bool
     return bool(call_id) and any(m.get("role") == "tool" and m.get("tool_call_id") == call_id for m in history)
 
 
+def _pending_call_id(history: list[dict[str, Any]], name: Any, arguments: Any) -> str | None:
+    """The id of the call a tool span recorded without one answers: an unanswered call of the
+    same tool in the latest assistant message that calls tools, the one with the same
+    arguments first, else the first."""
+    if not name:
+        return None
+    answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
+    for message in reversed(history):
+        calls = message.get("tool_calls") if message.get("role") == "assistant" else None
+        if not isinstance(calls, list) or not calls:
+            continue
+        open_calls = [
+            c for c in calls
+            if isinstance(c, dict) and isinstance(c.get("id"), str) and c["id"] and c["id"] not in answered and c.get("name") == name
+        ]
+        same = [c for c in open_calls if c.get("arguments") == arguments]
+        chosen = (same or open_calls or [None])[0]
+        return chosen["id"] if chosen else None
+    return None
+
+
 def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> list[SpanState]:
     """The state before each wanted span (all spans when ``span_ids`` is None), in execution order."""
     ordered = execution_order(bundle.spans)
@@ -225,9 +271,15 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
                 if not history or history[-1] != message:
                     history.append(message)
         elif span.kind == "tool_call":
-            call_id = span.input.get("call_id") if isinstance(span.input, dict) else None
+            message = _tool_message(span)
+            call_id = message.get("tool_call_id")
+            if call_id is None:
+                inp = span.input if isinstance(span.input, dict) else {}
+                call_id = _pending_call_id(history, message.get("name"), inp.get("arguments"))
+                if call_id is not None:
+                    message = {**message, "tool_call_id": call_id}
             if not _has_tool_result(history, call_id):
-                history.append(_tool_message(span))
+                history.append(message)
 
     for _time, is_start, step, span in events:
         history = histories.setdefault(span.agent_id, [])

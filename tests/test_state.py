@@ -371,7 +371,8 @@ def test_genai_tool_state_before_the_tool_ran() -> None:
     _bundle, states = _states_of(genai_multi_agent_trace())
     invoice = next(s for s in states if s.span.name == "execute_tool get_invoice")
     text = text_of(invoice)
-    assert "503" not in text  # its own failure is in the future
+    # its own failure is in the future (not a bare "503": the SDK's random hex ids can hold it)
+    assert "HTTP 503" not in text and "returned 503" not in text
     assert invoice.to_dict()["input"]["arguments"] == {"invoice_id": "INV-1042"}
     assert [m["tool_call_id"] for m in invoice.messages if m["role"] == "tool"] == ["call_lookup_1"]
 

@@ -80,10 +80,11 @@ def create(
         checkpoint.state = None
         print_json(checkpoint.as_dict())
     else:
-        stdout().print(
-            f"{checkpoint.checkpoint_id}  step {checkpoint.step}  {checkpoint.span_kind or 'span'} {checkpoint.span_name}",
-            markup=False,
-        )
+        from agenttrace_replay.cli.render import printable
+
+        stdout().print(printable(
+            f"{checkpoint.checkpoint_id}  step {checkpoint.step}  {checkpoint.span_kind or 'span'} {checkpoint.span_name}", one_line=True,
+        ), markup=False)
 
 
 @app.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,25 @@ KIND_STYLE = {
     "checkpoint": "green",
 }
 STATUS_STYLE = {"completed": "green", "ok": "green", "failed": "red", "error": "red", "running": "yellow", "timeout": "red"}
+
+
+# C0 controls but tab and newline, DEL and C1 controls. Rich passes them to the terminal as
+# they are, and text in a trace is not to be trusted: an escape sequence in a fetched web page
+# or a model's answer could clear the screen, retitle the window or hide the lines around it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char) or f"\\x{ord(char):02x}"
+
+
+def printable(value: Any, *, one_line: bool = False) -> str:
+    """Text from a trace made safe to print: control characters shown as escapes (``\\x1b``);
+    with ``one_line``, newlines and tabs too, so a table row or a heading stays one line."""
+    text = value if isinstance(value, str) else str(value)
+    return (_CONTROL_LINE if one_line else _CONTROL).sub(_escape, text)
 
 
 def when(value: datetime | None) -> str:
@@ -113,8 +133,9 @@ def checkpoint_table(checkpoints: list[Any], width: int = 80) -> Table:
     are cut short (the full ones are in ``checkpoint show`` and --json)."""
     named = any(c.name for c in checkpoints)
     rows = [
-        [str(c.step), c.checkpoint_id, c.span_kind or "span", c.span_name or "", c.agent_name or c.agent_id or "",
-         str(c.replay_count)] + ([c.name or ""] if named else [])
+        [printable(cell, one_line=True) for cell in (
+            str(c.step), c.checkpoint_id, c.span_kind or "span", c.span_name or "", c.agent_name or c.agent_id or "",
+            str(c.replay_count), *([c.name or ""] if named else []))]
         for c in checkpoints
     ]
     headers = ["step", "checkpoint", "kind", "span", "agent", "replays"] + (["name"] if named else [])
@@ -144,22 +165,22 @@ ROLE_STYLE = {"system": "dim", "user": "bold green", "assistant": "bold magenta"
 def message_text(message: dict[str, Any]) -> Text:
     import json as _json
 
-    role = str(message.get("role", "?"))
+    role = printable(message.get("role", "?"), one_line=True)
     text = Text()
-    label = role if role != "tool" else f"tool {message.get('name') or ''}".strip()
+    label = role if role != "tool" else printable(f"tool {message.get('name') or ''}".strip(), one_line=True)
     text.append(f"{label}: ", style=ROLE_STYLE.get(role, "bold"))
     content = message.get("content")
     if content is not None:
-        text.append(content if isinstance(content, str) else _json.dumps(content, ensure_ascii=False))
+        text.append(printable(content if isinstance(content, str) else _json.dumps(content, ensure_ascii=False)))
     calls = message.get("tool_calls")
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):
             continue  # not a tool call: the state's JSON below still shows it
         args = call.get("arguments")
         args_text = args if isinstance(args, str) else _json.dumps(args, ensure_ascii=False, sort_keys=True)
-        text.append(f"\n  -> {call.get('name')}({args_text})", style="cyan")
+        text.append(printable(f"\n  -> {printable(call.get('name'), one_line=True)}({args_text})"), style="cyan")
         if call.get("id"):
-            text.append(f"  [{call['id']}]", style="dim")
+            text.append(f"  [{printable(call['id'], one_line=True)}]", style="dim")
     return text
 
 
@@ -175,14 +196,16 @@ def checkpoint_view(checkpoint: Any) -> Any:
     agent = state.get("agent") or {}
     head = Text()
     head.append(f"{checkpoint.checkpoint_id}", style="bold")
-    head.append(f"  step {checkpoint.step}  before {span.get('kind') or 'span'} '{span.get('name')}' ({span.get('span_id')})")
+    head.append(printable(
+        f"  step {checkpoint.step}  before {span.get('kind') or 'span'} '{span.get('name')}' ({span.get('span_id')})", one_line=True,
+    ))
     if agent:
-        head.append(f"\nagent {agent.get('name')}", style="blue")
+        head.append(f"\nagent {printable(agent.get('name'), one_line=True)}", style="blue")
         for key in ("role", "model", "framework"):
             if agent.get(key):
-                head.append(f"  {key}={agent[key]}")
+                head.append(printable(f"  {key}={agent[key]}", one_line=True))
     if checkpoint.name:
-        head.append(f"\nname: {checkpoint.name}")
+        head.append(f"\nname: {printable(checkpoint.name, one_line=True)}")
     head.append(f"\nreplays: {checkpoint.replay_count}")
     messages = state.get("messages") or []
     transcript: list[Any] = [message_text(m) for m in messages if isinstance(m, dict)]
@@ -192,14 +215,18 @@ def checkpoint_view(checkpoint: Any) -> Any:
         Panel(Group(*transcript), title=f"conversation so far ({len(messages)} messages)", title_align="left"),
     ]
     inp = state.get("input")
+    # json.dumps escapes C0 controls but not DEL and C1: printable() catches those
     parts.append(Panel(
-        Syntax(_json.dumps(inp, indent=2, ensure_ascii=False, sort_keys=True), "json", word_wrap=True, background_color="default"),
+        Syntax(printable(_json.dumps(inp, indent=2, ensure_ascii=False, sort_keys=True)), "json", word_wrap=True,
+               background_color="default"),
         title="input of the span", title_align="left",
     ))
     completed = state.get("completed") or []
     if completed:
-        done = Text()
-        for entry in completed:
-            done.append(f"{entry.get('kind') or 'span'} {entry.get('name')}  {entry.get('status')}\n", style="dim" if entry.get("status") == "ok" else "red")
+        done = Text("\n").join(
+            Text(printable(f"{entry.get('kind') or 'span'} {entry.get('name')}  {entry.get('status')}", one_line=True),
+                 style="dim" if entry.get("status") == "ok" else "red")
+            for entry in completed
+        )
         parts.append(Panel(done, title=f"finished before it ({len(completed)} spans)", title_align="left"))
     return Group(*parts)
