@@ -13,7 +13,8 @@ The agent's chat history is rebuilt by replaying the trace's events in time orde
   best record of what the model saw (a prompt without a system message keeps the
   history's); otherwise (a stateful API that records only the new turns) they are appended;
 - when an ``llm_call`` ends, its output messages are appended;
-- when a ``tool_call`` ends, a ``tool`` message with its result is appended, unless the
+- when a ``tool_call`` ends, a ``tool`` message with its result (for a failed call that
+  recorded none, ``error: <its error>``) is appended, unless the
   history already holds a result for that tool call id. A tool span recorded without its
   call id (many OpenInference instrumentations) answers the assistant's latest unanswered
   call of that tool name (the one with the same arguments first), so the result stays tied
@@ -203,7 +204,9 @@ def _tool_message(span: SpanRecord) -> dict[str, Any]:
     inp = span.input if isinstance(span.input, dict) else {}
     out = span.output
     result = out.get("result") if isinstance(out, dict) and "result" in out else out
-    if span.status != "ok" and span.error:
+    if span.status != "ok" and span.error and result is None:
+        # A failed call with a recorded result (the OpenAI Agents SDK records the text it
+        # gave the model) keeps it: that is what the agent saw. Without one, its error.
         result = f"error: {span.error}"
     content = result if isinstance(result, str) or result is None else json.dumps(result, ensure_ascii=False, sort_keys=True)
     message: dict[str, Any] = {"role": "tool", "content": content}

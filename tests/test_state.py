@@ -132,6 +132,7 @@ def test_tool_results_and_errors_become_tool_messages() -> None:
         _tool("s1", 0, 10, "c1", {"temp": 21}),
         _tool("s2", 20, 30, "c2", None, status="error", error="HTTP 503"),
         _tool("s3", 40, 50, None, "plain"),
+        _tool("s5", 52, 55, "c5", "Try again later.", status="error", error="HTTP 429"),
         _llm("s4", 60, 70, [], [assistant("done")]),
     ]
     messages = by_span(build_states(bundle_of(spans)))["s4"].messages
@@ -139,6 +140,7 @@ def test_tool_results_and_errors_become_tool_messages() -> None:
         {"role": "tool", "content": '{"temp": 21}', "tool_call_id": "c1", "name": "lookup"},
         {"role": "tool", "content": "error: HTTP 503", "tool_call_id": "c2", "name": "lookup"},
         {"role": "tool", "content": "plain", "name": "lookup"},
+        {"role": "tool", "content": "Try again later.", "tool_call_id": "c5", "name": "lookup"},  # what the agent got
     ]
 
 
