@@ -389,3 +389,24 @@ def test_create_with_a_blank_name_is_a_usage_error_and_changes_nothing(cli, db_u
         assert result.stderr.startswith("error: empty checkpoint name.")
         assert len(result.stderr.splitlines()) == 1
     assert db_snapshot(db_url) == before
+
+
+def test_trace_and_replay_views_never_print_control_characters(cli, db_url, registered) -> None:
+    bundle = hostile_trace()
+    bundle.trace.name = f"hostile{ESC}]0;owned\x07 run\nline two"
+    bundle.spans[2].status, bundle.spans[2].error = "error", f"HTTP 500{ESC}[2J\r"
+    seed(db_url, bundle)
+
+    def fails(input, state, config, overrides=None):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"upstream said {ESC}[2J{CSI}31m")
+
+    cli("checkpoint", "auto", "trace-hostile")
+    replay = cli("replay", "run", checkpoint_id_for("trace-hostile", "s-llm2"), "--executor", registered("fails", fails))
+    assert replay.exit_code == 5, replay.stderr
+    results = [replay, cli("trace", "list"), cli("trace", "show", "trace-hostile"), cli("replay", "list", "trace-hostile")]
+    for result in results[1:]:
+        assert result.exit_code == 0, result.stderr
+    for result in results:
+        assert_no_controls(result.stdout)
+    assert "hostile\\x1b]0;owned\\x07 run\\nline two" in results[2].stdout
+    assert "HTTP 500\\x1b[2J\\r" in results[2].stdout and "upstream said \\x1b[2J\\x9b31m" in replay.stdout

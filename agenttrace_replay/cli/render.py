@@ -76,7 +76,8 @@ def trace_table(rows: list[dict[str, Any]]) -> Table | Text:
     for r in rows:
         start = r["start_time"]
         table.add_row(
-            short_id(r["trace_id"]), r["name"] or "", start.strftime("%Y-%m-%d %H:%M") if start else "-",
+            printable(short_id(r["trace_id"]), one_line=True), printable(r["name"] or "", one_line=True),
+            start.strftime("%Y-%m-%d %H:%M") if start else "-",
             Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
             str(r["span_count"]), str(r["total_tokens"]), fmt_ms(r["total_latency_ms"]),
         )
@@ -87,27 +88,27 @@ def span_label(span: SpanRecord, agents: dict[str, str]) -> Text:
     text = Text()
     kind = span.kind or "span"
     text.append(f"[{kind}] ", style=KIND_STYLE.get(kind, "dim"))
-    text.append(span.name, style="bold")
+    text.append(printable(span.name, one_line=True), style="bold")
     text.append(f"  {fmt_ms(duration_ms(span.start_time, span.end_time))}", style="dim")
     if span.agent_id and span.agent_id in agents:
-        text.append(f"  agent={agents[span.agent_id]}", style="blue")
+        text.append(f"  agent={printable(agents[span.agent_id], one_line=True)}", style="blue")
     if span.model:
-        text.append(f"  model={span.model}")
+        text.append(f"  model={printable(span.model, one_line=True)}")
     if span.input_tokens is not None or span.output_tokens is not None:
         text.append(f"  tokens={span.input_tokens or 0}+{span.output_tokens or 0}")
     if span.status != "ok":
         text.append(f"  {span.status}", style=STATUS_STYLE.get(span.status, "red"))
         if span.error:
-            text.append(f": {span.error[:120]}", style="red")
-    text.append(f"  {span.span_id}", style="dim")
+            text.append(f": {printable(span.error[:120], one_line=True)}", style="red")
+    text.append(f"  {printable(span.span_id, one_line=True)}", style="dim")
     return text
 
 
 def trace_tree(bundle: TraceBundle) -> Tree:
     t = bundle.trace
     head = Text()
-    head.append(f"{t.name or t.trace_id}", style="bold")
-    head.append(f"  {t.trace_id}  ", style="dim")
+    head.append(printable(t.name or t.trace_id, one_line=True), style="bold")
+    head.append(f"  {printable(t.trace_id, one_line=True)}  ", style="dim")
     head.append(t.status, style=STATUS_STYLE.get(t.status, ""))
     head.append(f"  {fmt_ms(t.total_latency_ms)}  {t.total_tokens} tokens  {len(bundle.spans)} spans  {t.agent_count} agents")
     tree = Tree(head)

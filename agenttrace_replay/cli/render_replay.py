@@ -10,7 +10,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from agenttrace_replay.cli.render import fmt_ms, when
+from agenttrace_replay.cli.render import fmt_ms, printable, when
 from agenttrace_replay.differ import pretty_json
 
 
@@ -33,11 +33,11 @@ def replay_summary(result: Any, *, show_diff: bool = True, show_outputs: bool = 
         head.append(f"  {when(result.created_at)}", style="dim")
     parts: list[Any] = [head]
     if result.note:
-        parts.append(Text(f"note: {result.note}", style="yellow"))
+        parts.append(Text(f"note: {printable(result.note)}", style="yellow"))
     if not result.executed and not result.note:
         parts.append(Text("nothing was re-executed by this executor", style="yellow"))
     if result.error:
-        parts.append(Text(f"error: {result.error}", style="red"))
+        parts.append(Text(f"error: {printable(result.error)}", style="red"))
     if show_outputs:
         for title, value in (("input used", result.input), ("original output", result.original_output), ("replay output", result.replay_output)):
             parts.append(Panel(
@@ -66,7 +66,7 @@ def replay_table(rows: list[dict[str, Any]]) -> Table:
         changes = "-" if r["has_changes"] is None else ("changed" if r["has_changes"] else "same")
         span = r["span_name"] or r["span_kind"] or "span"
         table.add_row(
-            r["replay_id"], str(r["step"]), Text(span), Text(r["executor"]), outcome, changes,
+            r["replay_id"], str(r["step"]), Text(printable(span, one_line=True)), Text(r["executor"]), outcome, changes,
             fmt_ms(r["duration_ms"]),
         )
     return table
