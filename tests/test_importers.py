@@ -953,3 +953,16 @@ def test_pydantic_ai_v2_tool_attributes_and_result_parts() -> None:
                              "operation.cost": {"doubleValue": 2.5e-06}})  # fmt: skip
     assert llm.input["messages"] == [{"role": "tool", "content": "18C", "tool_call_id": "c1"}]
     assert llm.cost_usd == 2.5e-06
+
+
+def test_openllmetry_decorator_spans() -> None:
+    """traceloop-sdk's @tool and @agent spans: the kind, the entity's name, input and output."""
+    tool = _one_span("lookup.tool", {"traceloop.span.kind": "tool", "traceloop.entity.name": "lookup",
+                                     "traceloop.entity.input": '{"args": ["C-1"], "kwargs": {"full": true}}',
+                                     "traceloop.entity.output": '{"plan": "Pro"}'})  # fmt: skip
+    assert (tool.kind, tool.input, tool.output) == (
+        "tool_call", {"name": "lookup", "arguments": {"args": ["C-1"], "kwargs": {"full": True}}}, {"result": {"plan": "Pro"}})
+    agent = _one_span("planner.agent", {"traceloop.span.kind": "agent", "traceloop.entity.name": "planner",
+                                        "traceloop.entity.output": '"done"'})  # fmt: skip
+    assert (agent.kind, agent.agent_id, agent.output) == ("agent_message", "agent-planner", {"value": "done"})
+    assert _one_span("plan.task", {"traceloop.span.kind": "task"}).kind is None

@@ -3,6 +3,7 @@ checkpointed and replayed: what a user of those libraries gets."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from agenttrace_replay.checkpoint import CheckpointManager
 from agenttrace_replay.db import Database
 from agenttrace_replay.executor import ReplayConfig, ReplayExecutor
 from agenttrace_replay.records import SpanRecord, TraceBundle
+from agenttrace_replay.state import build_states
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +148,28 @@ def test_a_pydantic_ai_run_reads_like_the_same_conversation_elsewhere(runs: dict
     costs = [s.cost_usd for s in llm_calls]  # Pydantic AI prices each call (`operation.cost`)
     assert all(c and c > 0 for c in costs)
     assert bundle.trace.total_cost_usd == pytest.approx(sum(costs))
+
+
+# --- OpenLLMetry's decorators (a recording: see scripts/record_openllmetry_trace.py) ---------
+
+
+def test_an_openllmetry_decorated_run_has_its_agent_and_tool(runs: dict[str, str]) -> None:
+    bundle = one_bundle((Path(__file__).parent / "data" / "openllmetry_decorators.json").read_text())
+    (agent,) = bundle.agents
+    assert (agent.name, agent.model) == ("weather_agent", "gpt-4o-mini")
+    workflow, agent_span = bundle.spans[:2]
+    assert (workflow.kind, workflow.agent_id, agent_span.kind) == (None, None, "agent_message")
+    assert agent_span.input == {"args": [QUESTION], "kwargs": {}}  # as the decorator recorded the call
+    assert {s.agent_id for s in bundle.spans[1:]} == {agent.agent_id}
+
+    (tool,) = of_kind(bundle, "tool_call")
+    assert tool.input == {"name": "get_weather", "arguments": {"city": QUESTION}}  # the keyword arguments
+    assert tool.output == {"result": {"city": QUESTION, "forecast": TOOL_RESULT}}
+    first, second = of_kind(bundle, "llm_call")
+    reference = of_kind(one_bundle(runs["openinference_openai"]), "llm_call")[0]
+    assert (first.input["messages"], first.output["messages"]) == (reference.input["messages"], reference.output["messages"])
+
+    # the tool span records no call id: its result still answers the model's call
+    (state,) = build_states(bundle, [second.span_id])
+    asked = first.output["messages"][0]["tool_calls"][0]["id"]
+    assert state.messages[-1]["role"] == "tool" and state.messages[-1]["tool_call_id"] == asked

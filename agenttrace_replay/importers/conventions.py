@@ -44,6 +44,9 @@ _OPENINFERENCE_KINDS = {
     "PROMPT": None,
     "UNKNOWN": None,
 }
+# OpenLLMetry's decorators (traceloop-sdk's @workflow, @task, @agent, @tool) mark a span's role.
+TRACELOOP_KIND = "traceloop.span.kind"
+_TRACELOOP_KINDS = {"tool": "tool_call", "agent": "agent_message", "workflow": None, "task": None}
 _HANDOFF_NAME = re.compile(r"^(handoff|transfer_to_)", re.IGNORECASE)
 
 
@@ -64,6 +67,9 @@ def span_kind(attrs: Attrs, name: str) -> str | None:
     oi_kind = attrs.get("openinference.span.kind")
     if isinstance(oi_kind, str) and oi_kind.upper() in _OPENINFERENCE_KINDS:
         return _OPENINFERENCE_KINDS[oi_kind.upper()]
+    tl_kind = attrs.get(TRACELOOP_KIND)
+    if isinstance(tl_kind, str) and tl_kind in _TRACELOOP_KINDS:
+        return _TRACELOOP_KINDS[tl_kind]
     # No declared kind: recognise the shape of the attributes.
     if first(attrs, "gen_ai.tool.name", "tool.name") is not None:
         return "tool_call"
@@ -182,6 +188,10 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
     if agent_id is None and agent_name is None:
         if langgraph_root:
             agent_name = name or "LangGraph"
+        elif attrs.get(TRACELOOP_KIND) == "agent":
+            agent_name = first(attrs, "traceloop.entity.name") or name or None
+            if agent_name is None:
+                return None
         elif oi_kind == "AGENT" and not is_langgraph_node(attrs):
             agent_name = first(attrs, "graph.node.id")
             if agent_name is None:

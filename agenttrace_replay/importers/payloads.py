@@ -232,7 +232,7 @@ def _langchain_tool_message(value: Any) -> Mapping[str, Any] | None:
 
 def tool_input(raw: RawSpan) -> dict[str, Any]:
     attrs = raw.attributes
-    name = first(attrs, "gen_ai.tool.name", "tool.name", "tool_call.function.name")
+    name = first(attrs, "gen_ai.tool.name", "tool.name", "tool_call.function.name", "traceloop.entity.name")
     if name is None:
         name = re.sub(r"^execute_tool\s+", "", raw.name or "") or None
     arguments = first(attrs, "gen_ai.tool.call.arguments", "tool_call.function.arguments", "tool_arguments")
@@ -240,6 +240,8 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
         arguments = {"query": query}
     if arguments is None:
         arguments = attrs.get("input.value")
+    if arguments is None:
+        arguments = _call_arguments(attrs.get("traceloop.entity.input"))
     if arguments is None:
         schema_or_args = parse_json_container(attrs.get("tool.parameters"))
         if not (isinstance(schema_or_args, dict) and "properties" in schema_or_args):
@@ -249,6 +251,15 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
         message = _langchain_tool_message(parse_json(attrs.get("output.value")))
         call_id = message.get("tool_call_id") if message else None
     return compact({"name": name, "arguments": parse_json_container(arguments), "call_id": call_id})
+
+
+def _call_arguments(recorded: Any) -> Any:
+    """OpenLLMetry's record of a decorated function's call, `{"args": [...], "kwargs": {...}}`:
+    the keyword arguments when there are only those, else the record as it is."""
+    value = parse_json_container(recorded)
+    if isinstance(value, dict) and set(value) == {"args", "kwargs"} and value["args"] == [] and isinstance(value["kwargs"], dict):
+        return value["kwargs"]
+    return value
 
 
 def _documents(attrs: Attrs) -> list[dict[str, Any]] | None:
@@ -261,7 +272,7 @@ def _documents(attrs: Attrs) -> list[dict[str, Any]] | None:
 
 def tool_output(raw: RawSpan) -> dict[str, Any] | None:
     attrs = raw.attributes
-    result = first(attrs, "gen_ai.tool.call.result", "output.value", "tool_response")
+    result = first(attrs, "gen_ai.tool.call.result", "output.value", "tool_response", "traceloop.entity.output")
     if result is None:
         result = first(attrs, "gen_ai.retrieval.documents") or _documents(attrs)
     if result is None:
@@ -285,7 +296,7 @@ def generic_payload(raw: RawSpan, side: str) -> Any:
         if system is not None and not (normalised and normalised[0]["role"] == "system"):
             normalised.insert(0, system)
         return {"messages": normalised}
-    value = attrs.get(f"{side}.value")
+    value = first(attrs, f"{side}.value", f"traceloop.entity.{side}")
     if value is None:
         return None
     value = parse_json(value)
