@@ -157,8 +157,12 @@ async def openai_executor(
 
     url = f"{base_url}/chat/completions"
     timeout = config.get("timeout_seconds") or 120.0
+    # The replay's own deadline ends a slow answer ("timed out after N s"); httpx's waits run
+    # a little longer so that they never race it. Connecting gets at most 10 s, so a server
+    # that never answers the connection is reported as unreachable.
+    limits = httpx.Timeout(timeout + 1.0, connect=min(10.0, timeout))
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=limits) as client:
             response = await client.post(url, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise ExecutorError(
