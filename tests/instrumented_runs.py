@@ -11,7 +11,10 @@ real instrumentation installed, and returns the OTLP/JSON its spans encode to:
 - ``openai_agents``: a triage agent that hands off to a weather agent, then that agent's
   tool failing, in one OpenAI Agents SDK trace under OpenInference's agents instrumentor;
 - ``pydantic_ai``: a Pydantic AI agent with one tool, instrumented by Pydantic AI itself
-  (GenAI attributes, its default instrumentation version).
+  (GenAI attributes, its default instrumentation version);
+- ``openinference_anthropic`` and ``openllmetry_anthropic``: the same conversation through
+  the `anthropic` client (Messages API: content blocks, `tool_use`, `tool_result`), under
+  OpenInference's and OpenLLMetry's Anthropic instrumentors.
 
 Instrumentors patch modules process-wide, and the SDK's package is called `agents` like the
 `tests/agents` folder, so `documents()` runs this file in a child process (`python -P`: the
@@ -71,6 +74,34 @@ def _chat_turn(client: Any) -> None:
     messages.append(first.choices[0].message.model_dump(exclude_none=True))
     messages.append({"role": "tool", "tool_call_id": call.id, "content": TOOL_RESULT})
     client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[WEATHER_TOOL])
+
+
+def _anthropic_turn(client: Any) -> None:
+    """`_chat_turn` through the Messages API: the system prompt apart, tools by input schema."""
+    function = WEATHER_TOOL["function"]
+    tools = [{"name": function["name"], "description": function["description"], "input_schema": function["parameters"]}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": QUESTION}]
+    first = client.messages.create(model="claude-sonnet-4-5", max_tokens=256, system=SYSTEM, messages=messages,
+                                   tools=tools)  # fmt: skip
+    (call,) = [block for block in first.content if block.type == "tool_use"]
+    messages.append({"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]})
+    messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": TOOL_RESULT}]})
+    client.messages.create(model="claude-sonnet-4-5", max_tokens=256, system=SYSTEM, messages=messages, tools=tools)
+
+
+def _anthropic_run(instrumentor: Any, server: Any) -> str:
+    import anthropic
+    from otel_traces import otlp_json, recording
+
+    with recording("weather-bot") as (provider, exporter):
+        instrumentor.instrument(tracer_provider=provider)
+        try:
+            with provider.get_tracer("weather-bot").start_as_current_span("weather turn"):
+                base_url = server.base_url.removesuffix("/v1")  # the client adds /v1/messages
+                _anthropic_turn(anthropic.Anthropic(base_url=base_url, api_key="test-key", max_retries=0))
+        finally:
+            instrumentor.uninstrument()
+        return otlp_json(exporter.get_finished_spans())
 
 
 def _client_run(instrumentor: Any, server: Any) -> str:
@@ -149,6 +180,8 @@ def _main() -> None:
     sys.path.append(str(_TESTS_DIR))  # after site-packages: `agents` is the SDK here
     from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInferenceOpenAI
     from openai_server import OpenAIServer
+    from openinference.instrumentation.anthropic import AnthropicInstrumentor as OpenInferenceAnthropic
+    from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor as OpenLLMetryAnthropic
     from opentelemetry.instrumentation.openai import OpenAIInstrumentor as OpenLLMetryOpenAI
 
     with OpenAIServer() as server:
@@ -157,6 +190,8 @@ def _main() -> None:
             "openllmetry_openai": _client_run(OpenLLMetryOpenAI(), server),
             "openai_agents": _agents_run(server),
             "pydantic_ai": _pydantic_ai_run(server),
+            "openinference_anthropic": _anthropic_run(OpenInferenceAnthropic(), server),
+            "openllmetry_anthropic": _anthropic_run(OpenLLMetryAnthropic(), server),
         }
     json.dump(out, sys.stdout)
 

@@ -1,4 +1,5 @@
-"""A small local server that speaks the OpenAI Chat Completions protocol.
+"""A small local server that speaks the OpenAI Chat Completions protocol (and, on
+/v1/messages, Anthropic's Messages protocol, for the Anthropic client's instrumentations).
 
 The openai executor is tested against a real HTTP server rather than a mocked client, so
 the request really goes through httpx, JSON encoding and status handling. Replies are a pure
@@ -79,12 +80,12 @@ class OpenAIServer:
                 elif server._failures:
                     status, message = server._failures.pop(0)
                     self._send(status, _error(message, status))
-                elif self.path.rstrip("/") != "/v1/chat/completions":
+                elif self.path.rstrip("/") not in _ROUTES:
                     self._send(404, _error(f"no route {self.path}", 404))
                 elif not isinstance(body, dict) or not body.get("model"):
                     self._send(400, _error("you must provide a model parameter", 400))
                 else:
-                    self._send(200, completion(body))
+                    self._send(200, _ROUTES[self.path.rstrip("/")](body))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 self._send_raw(status, json.dumps(payload).encode())
@@ -185,3 +186,40 @@ def completion(body: dict[str, Any]) -> dict[str, Any]:
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def anthropic_message(body: dict[str, Any]) -> dict[str, Any]:
+    """The same deterministic model behind Anthropic's Messages API: content blocks, a
+    `tool_use` block for a tool the user names, `tool_result` blocks answered in text."""
+    messages = body.get("messages") or []
+    last = messages[-1] if messages else {"role": "user", "content": ""}
+    blocks = last.get("content") if isinstance(last.get("content"), list) else []
+    results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+    question = next((t for m in reversed(messages) if m.get("role") == "user" and (t := _text(m.get("content")))), "")
+    tool = None
+    if last.get("role") == "user" and not results:
+        tool = next((t for t in body.get("tools") or [] if t.get("name") and t["name"] in question), None)
+    if tool is not None:
+        required = (tool.get("input_schema") or {}).get("required") or []
+        content = [{"type": "tool_use", "id": f"toolu_{zlib.crc32(question.encode()):08x}", "name": tool["name"],
+                    "input": {name: question for name in required}}]  # fmt: skip
+        stop_reason = "tool_use"
+    else:
+        answered = results[0].get("content") if results else None
+        text = f"Tool said: {_text(answered)}" if results else f"Echo: {question}"
+        content, stop_reason = [{"type": "text", "text": text}], "end_turn"
+    system = body.get("system")
+    input_tokens = sum(_words(_text(m.get("content"))) for m in messages) + (_words(_text(system)) if system else 0)
+    return {
+        "id": f"msg_{zlib.crc32(json.dumps(body, sort_keys=True).encode()):08x}",
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": _words(json.dumps(content))},
+    }
+
+
+_ROUTES = {"/v1/chat/completions": completion, "/v1/messages": anthropic_message}

@@ -3,6 +3,7 @@ checkpointed and replayed: what a user of those libraries gets."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,22 @@ def test_both_instrumentations_of_one_conversation_import_alike(runs: dict[str, 
     openinference = of_kind(one_bundle(runs["openinference_openai"]), "llm_call")
     openllmetry = of_kind(one_bundle(runs["openllmetry_openai"]), "llm_call")
     assert [facts(s) for s in openinference] == [facts(s) for s in openllmetry]
+
+
+@pytest.mark.parametrize("name", ["openinference_anthropic", "openllmetry_anthropic"])
+def test_an_anthropic_client_run_reads_like_the_openai_one(runs: dict[str, str], name: str) -> None:
+    """The Messages API's shapes (the system prompt apart, `tool_use` and `tool_result`
+    blocks) come out as the same chat messages as the Chat Completions run's."""
+    llm_calls = of_kind(one_bundle(runs[name]), "llm_call")
+    reference = of_kind(one_bundle(runs["openinference_openai"]), "llm_call")
+
+    def same_ids(value: Any) -> Any:  # the local model names its calls toolu_... here, call_... there
+        return json.loads(json.dumps(value).replace('"toolu_', '"call_'))
+
+    assert [same_ids(s.input["messages"]) for s in llm_calls] == [s.input["messages"] for s in reference]
+    assert [same_ids(s.output["messages"]) for s in llm_calls] == [s.output["messages"] for s in reference]
+    assert [t["name"] for t in llm_calls[0].input["tools"]] == ["get_weather"]
+    assert all(s.model == "claude-sonnet-4-5" and s.input_tokens and s.output_tokens for s in llm_calls)
 
 
 # --- an OpenAI Agents SDK run: two agents, a handoff, a failing tool -------------------------
