@@ -966,3 +966,30 @@ def test_openllmetry_decorator_spans() -> None:
                                         "traceloop.entity.output": '"done"'})  # fmt: skip
     assert (agent.kind, agent.agent_id, agent.output) == ("agent_message", "agent-planner", {"value": "done"})
     assert _one_span("plan.task", {"traceloop.span.kind": "task"}).kind is None
+
+
+def test_smolagents_and_llamaindex_shapes() -> None:
+    """What helper frameworks record around the model's own request (seen in real runs of
+    smolagents and LlamaIndex under OpenInference)."""
+    messages = {"llm.input_messages.0.message.role": "tool-call", "llm.input_messages.0.message.content": "Calling tools",
+                "llm.input_messages.1.message.role": "tool-response", "llm.input_messages.1.message.content": "Observation: 18C"}  # fmt: skip
+    llm = _one_span("OpenAIModel.generate", {"openinference.span.kind": "LLM", **messages})
+    assert [m["role"] for m in llm.input["messages"]] == ["assistant", "user"]  # as smolagents sends them
+
+    smol_tool = _one_span("SimpleTool", {"openinference.span.kind": "TOOL", "tool.name": "get_weather",
+        "input.value": '{"args": [], "sanitize_inputs_outputs": true, "kwargs": {"city": "Paris"}}'})  # fmt: skip
+    assert smol_tool.input["arguments"] == {"city": "Paris"}
+    output = {"blocks": [{"text": "Sunny"}], "tool_name": "get_weather", "raw_input": {"kwargs": {"city": "Paris"}},
+              "raw_output": "Sunny", "is_error": False}  # fmt: skip
+    llama_tool = _one_span("FunctionTool.acall", {"openinference.span.kind": "TOOL", "tool.name": "get_weather",
+        "input.value": '{"kwargs": {"city": "Paris"}}', "output.value": json.dumps(output)})  # fmt: skip
+    assert (llama_tool.input["arguments"], llama_tool.output) == ({"city": "Paris"}, {"result": "Sunny"})
+
+    helper = _one_span("OpenAI._prepare_chat_with_tools", {"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini",
+        "input.value": '{"chat_history": ["ChatMessage(...)"]}', "output.value": '{"messages": ["ChatMessage(...)"]}'})  # fmt: skip
+    assert helper.kind is None  # builds the request, sends nothing
+    metadata = json.dumps({"context_window": 128000, "num_output": -1, "is_chat_model": True, "model_name": "gpt-4o-mini",
+                           "system_role": "system", "temperature": 0.1})  # fmt: skip
+    call = _one_span("OpenAI.achat", {"openinference.span.kind": "LLM", "llm.invocation_parameters": metadata,
+                                      "llm.token_count.prompt": 8})  # fmt: skip
+    assert (call.kind, call.input["parameters"]) == ("llm_call", {"temperature": 0.1})

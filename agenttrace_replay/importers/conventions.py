@@ -66,6 +66,8 @@ def span_kind(attrs: Attrs, name: str) -> str | None:
         return _GENAI_OPERATIONS[operation]
     oi_kind = attrs.get("openinference.span.kind")
     if isinstance(oi_kind, str) and oi_kind.upper() in _OPENINFERENCE_KINDS:
+        if oi_kind.upper() == "LLM" and _llm_helper(attrs, name):
+            return None
         return _OPENINFERENCE_KINDS[oi_kind.upper()]
     tl_kind = attrs.get(TRACELOOP_KIND)
     if isinstance(tl_kind, str) and tl_kind in _TRACELOOP_KINDS:
@@ -78,6 +80,18 @@ def span_kind(attrs: Attrs, name: str) -> str | None:
     if any(k.startswith(("gen_ai.prompt.", "llm.input_messages.")) for k in attrs):
         return "llm_call"
     return None
+
+
+_PRIVATE_METHOD = re.compile(r"\._[A-Za-z]\w*$")
+_MODEL_CALL_KEYS = ("llm.input_messages.", "llm.output_messages.", "llm.token_count.")
+
+
+def _llm_helper(attrs: Attrs, name: str) -> bool:
+    """An LLM span of a model class's private helper that sends nothing (LlamaIndex's
+    `OpenAI._prepare_chat_with_tools` only builds the request): it records no messages and
+    no token counts. Taken as a model call, its input and output would be the framework's
+    objects, and they would land in the chat history."""
+    return bool(_PRIVATE_METHOD.search(name or "")) and not any(key.startswith(_MODEL_CALL_KEYS) for key in attrs)
 
 
 def span_model(attrs: Attrs) -> str | None:

@@ -31,6 +31,10 @@ _ROLES = {
     "instruction": "system",
     "tool": "tool",
     "function": "tool",
+    # smolagents keeps its own roles in memory and sends them as these (the instrumentation
+    # records them unconverted)
+    "tool-call": "assistant",
+    "tool-response": "user",
 }
 _LANGCHAIN_CLASSES = {
     "HumanMessage": "user",

@@ -39,6 +39,8 @@ _NOT_PARAMETERS = {
     "model", "model_name", "_type", "tools", "functions", "tool_choice", "stream",
     "base_url", "api_base", "api_key", "api_version", "organization", "project", "timeout", "max_retries",
     "default_headers", "default_query", "extra_headers", "extra_query",
+    # LlamaIndex records its model's metadata here, not request fields
+    "context_window", "num_output", "is_chat_model", "is_function_calling_model", "system_role",
 }  # fmt: skip
 _HANDOFF_FROM_TO = re.compile(r"handoff\s+from\s+(.+?)\s+to\s+(.+)$", re.IGNORECASE)
 _HANDOFF_TO = re.compile(r"^(?:handoff[\s_]+to[\s_]+|transfer_to_|handoff[\s_:-]+)(.+)$", re.I)
@@ -240,8 +242,10 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
         arguments = {"query": query}
     if arguments is None:
         arguments = attrs.get("input.value")
-    if arguments is None:
-        arguments = _call_arguments(attrs.get("traceloop.entity.input"))
+        if arguments is None:
+            arguments = attrs.get("traceloop.entity.input")
+        if arguments is not None:
+            arguments = _call_arguments(arguments)
     if arguments is None:
         schema_or_args = parse_json_container(attrs.get("tool.parameters"))
         if not (isinstance(schema_or_args, dict) and "properties" in schema_or_args):
@@ -253,11 +257,21 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
     return compact({"name": name, "arguments": parse_json_container(arguments), "call_id": call_id})
 
 
+_CALL_RECORD = frozenset(("args", "kwargs", "sanitize_inputs_outputs"))
+
+
 def _call_arguments(recorded: Any) -> Any:
-    """OpenLLMetry's record of a decorated function's call, `{"args": [...], "kwargs": {...}}`:
-    the keyword arguments when there are only those, else the record as it is."""
+    """A tool function's call as instrumentations record it, `{"args": [...], "kwargs": {...}}`
+    (OpenLLMetry's decorators; smolagents adds `sanitize_inputs_outputs`; LlamaIndex writes
+    only `kwargs`): the keyword arguments when there are no positional ones, which is what
+    the model asked for; else the record as it is."""
     value = parse_json_container(recorded)
-    if isinstance(value, dict) and set(value) == {"args", "kwargs"} and value["args"] == [] and isinstance(value["kwargs"], dict):
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("kwargs"), dict)
+        and _CALL_RECORD.issuperset(value)
+        and not value.get("args")
+    ):
         return value["kwargs"]
     return value
 
@@ -281,6 +295,8 @@ def tool_output(raw: RawSpan) -> dict[str, Any] | None:
     message = _langchain_tool_message(value)
     if message is not None:
         value = parse_json(message.get("content"))
+    elif isinstance(value, dict) and {"tool_name", "raw_input", "raw_output"} <= value.keys():
+        value = value["raw_output"]  # a LlamaIndex ToolOutput: what the tool returned
     return {"result": value}
 
 
