@@ -162,7 +162,7 @@ def test_genai_tools_and_error(genai: TraceBundle) -> None:
     invoice = only(genai, "execute_tool get_invoice")
     assert invoice.status == "error"
     assert invoice.error == "invoice service HTTP 503"
-    assert invoice.output is None
+    assert invoice.output == {"result": "error: invoice service HTTP 503"}  # what the next model call was given
     events = invoice.attributes["otel.events"]
     assert events[0]["name"] == "exception"
     seconds, nanos = divmod(events[0]["time_unix_nano"], 10**9)  # as written, to the nanosecond
@@ -993,3 +993,44 @@ def test_smolagents_and_llamaindex_shapes() -> None:
     call = _one_span("OpenAI.achat", {"openinference.span.kind": "LLM", "llm.invocation_parameters": metadata,
                                       "llm.token_count.prompt": 8})  # fmt: skip
     assert (call.kind, call.input["parameters"]) == ("llm_call", {"temperature": 0.1})
+
+
+def test_autogen_adk_and_crewai_shapes() -> None:
+    """Seen in real runs of AutoGen (its own GenAI spans), Google ADK and CrewAI."""
+    # handoffs the model called as tools, named by the tool
+    autogen = _one_span("execute_tool transfer_to_weather_agent", {"gen_ai.operation.name": "execute_tool",
+                        "gen_ai.tool.name": "transfer_to_weather_agent"})  # fmt: skip
+    adk = _one_span("execute_tool transfer_to_agent", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name":
+                    "transfer_to_agent", "gen_ai.tool.call.arguments": '{"agent_name": "weather_agent"}'})  # fmt: skip
+    assert (autogen.kind, autogen.input) == ("handoff", {"to_agent": "weather_agent"})
+    assert (adk.kind, adk.input) == ("handoff", {"to_agent": "weather_agent"})
+    # ADK's placeholder is no call id
+    assert "call_id" not in _one_span("execute_tool f", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "f",
+                                                         "gen_ai.tool.call.id": "<not specified>"}).input  # fmt: skip
+    # CrewAI's event listener: the reply as a list of tool calls, the tools as one JSON array
+    calls = [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    crew = _one_span("gpt-4o-mini.llm_call", {"openinference.span.kind": "LLM", "output.value": json.dumps(calls),
+                                              "llm.tools": json.dumps(tools)})  # fmt: skip
+    assert crew.output["messages"] == [{"role": "assistant", "content": None,
+                                        "tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}]  # fmt: skip
+    assert [t["name"] for t in crew.input["tools"]] == ["get_weather"]
+
+
+def test_a_wrapped_model_call_and_a_tool_result_given_later() -> None:
+    """AutoGen under OpenInference: its model client's LLM span wraps the OpenAI client's. And
+    AutoGen's own tool spans record no result: the next model call is given it by call id."""
+    asked = json.dumps([{"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "f", "arguments": {}}]}])
+    given = json.dumps([{"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": "42"}]}])
+    bundle = _one_span_trace(
+        [
+            {"name": "client.create", "attributes": {"openinference.span.kind": "LLM"}},
+            {"name": "chat", "parent": 1, "attributes": {"gen_ai.operation.name": "chat", "gen_ai.output.messages": asked}},
+            {"name": "execute_tool f", "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "f",
+                                                      "gen_ai.tool.call.id": "c1"}},
+            {"name": "chat", "attributes": {"gen_ai.operation.name": "chat", "gen_ai.input.messages": given}},
+        ]
+    )  # fmt: skip
+    assert [s.kind for s in bundle.spans] == [None, "llm_call", "tool_call", "llm_call"]
+    tool = only(bundle, "execute_tool f")
+    assert tool.output == {"result": 42} and tool.input["arguments"] == {}

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
 from . import conventions as conv
-from .attrs import unique
+from .attrs import parse_json, unique
 from .messages import message_cache
 from .payloads import handoff_agents, span_payloads
 from .raw import RawSpan
@@ -192,6 +192,26 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None, own_
     )
 
 
+def _demote_wrapping_llm_calls(records: list[SpanRecord], parent: dict[str, str | None]) -> None:
+    """An LLM span with an LLM span under it is a framework's wrapper around the request
+    (AutoGen's model client under OpenInference around the OpenAI client's span): the
+    innermost one is the model call, and the wrapper becomes a plain span, so that each
+    request is one `llm_call` and one checkpoint, and its history is the request's."""
+    calls = {r.span_id for r in records if r.kind == "llm_call"}
+    wrapping: set[str] = set()
+    walked: set[str] = set()
+    for span_id in calls:
+        current = parent.get(span_id)
+        while current is not None and current not in walked:
+            walked.add(current)
+            if current in calls:
+                wrapping.add(current)
+            current = parent.get(current)
+    for record in records:
+        if record.span_id in wrapping:
+            record.kind = None
+
+
 _KEY_TYPES = (str, int, float)  # a call id that can be looked up (a list or an object cannot)
 
 
@@ -202,6 +222,26 @@ def _requested_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
             for call in message.get("tool_calls", []):
                 if call.get("id") and isinstance(call["id"], _KEY_TYPES) and "arguments" in call:
                     requested.setdefault(call["id"], call["arguments"])
+
+
+def _given_results(record: SpanRecord, given: dict[Any, Any]) -> None:
+    """Note the tool results an LLM span's input hands back to the model, by call id."""
+    if record.kind == "llm_call" and isinstance(record.input, dict):
+        for message in record.input.get("messages", []):
+            call_id = message.get("tool_call_id")
+            if message.get("role") == "tool" and isinstance(call_id, _KEY_TYPES) and message.get("content") is not None:
+                given.setdefault(call_id, message["content"])
+
+
+def _lacks_result(record: SpanRecord) -> bool:
+    """A tool span recorded without its result (AutoGen's own spans) that names its call:
+    the result is the one a later model call was given for that call id."""
+    return (
+        record.kind == "tool_call"
+        and record.output is None
+        and isinstance(record.input, dict)
+        and isinstance(record.input.get("call_id"), _KEY_TYPES)
+    )
 
 
 def _lacks_arguments(record: SpanRecord) -> bool:
@@ -340,6 +380,7 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     first = ordered[0].resource if ordered else None
     several = any(raw.resource is not first and raw.resource != first for raw in ordered)
     records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id], several) for raw in ordered]
+    _demote_wrapping_llm_calls(records, parent)
     raws = {s.span_id: s for s in ordered}
     by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
     agents = _agent_records(trace_id, introduced, by_time, raws)
@@ -398,6 +439,7 @@ def _complete(
     """
     names = {agent_id: agent.name for agent_id, agent in agents.items()}
     requested: dict[str, Any] = {}
+    given: dict[Any, Any] = {}
     waiting: list[SpanRecord] = []
     cache: dict[Any, Any] = {}
     for raw, record in zip(ordered, records):
@@ -405,8 +447,12 @@ def _complete(
             record.input, record.output = span_payloads(raw, record.kind)
         if record.kind == "llm_call":
             _requested_arguments(record, requested)
+            _given_results(record, given)
         elif record.kind == "handoff":
             _fill_handoff(record, records, parent, names)
+        elif _lacks_result(record):  # the model call that was given it comes later
+            waiting.append(record)
+            continue
         elif _lacks_arguments(record):
             if record.input["call_id"] not in requested:
                 waiting.append(record)
@@ -414,6 +460,9 @@ def _complete(
             _fill_arguments(record, requested)
         yield record
     for record in waiting:
-        _fill_arguments(record, requested)
+        if _lacks_arguments(record):
+            _fill_arguments(record, requested)
+        if _lacks_result(record) and record.input["call_id"] in given:
+            record.output = {"result": parse_json(given[record.input["call_id"]])}
         yield record
     _agent_config(agents, introduced, by_time)

@@ -62,6 +62,9 @@ def span_kind(attrs: Attrs, name: str) -> str | None:
         return "handoff"
     if _HANDOFF_NAME.match(name or ""):
         return "handoff"
+    tool_name = first(attrs, "gen_ai.tool.name", "tool.name")
+    if isinstance(tool_name, str) and _HANDOFF_NAME.match(tool_name):
+        return "handoff"  # a handoff the model called as a tool: `execute_tool transfer_to_x` (AutoGen, ADK)
     if isinstance(operation, str) and operation in _GENAI_OPERATIONS:
         return _GENAI_OPERATIONS[operation]
     oi_kind = attrs.get("openinference.span.kind")

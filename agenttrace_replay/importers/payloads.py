@@ -22,7 +22,7 @@ from .attrs import (
 )
 from .conventions import request_model
 from .flattened import legacy_indexed_messages, openinference_messages
-from .messages import normalise_message, normalise_messages, system_message, tool_definition
+from .messages import normalise_message, normalise_messages, normalise_tool_call, system_message, tool_definition
 from .raw import RawSpan
 
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
@@ -119,6 +119,16 @@ def _langchain_generations(value: Any) -> list[dict[str, Any]] | None:
     return out
 
 
+def _tool_calls_message(value: Any) -> list[dict[str, Any]] | None:
+    """A reply recorded as just its list of OpenAI tool calls (CrewAI's event listener writes
+    `[{"id", "type": "function", "function": {...}}]` as `output.value`): one assistant
+    message that makes them."""
+    if not (isinstance(value, list) and value and all(isinstance(c, dict) and isinstance(c.get("function"), dict) for c in value)):
+        return None
+    calls = [call for raw in value if (call := normalise_tool_call(raw)) is not None]
+    return [{"role": "assistant", "content": None, "tool_calls": calls}] if calls else None
+
+
 def llm_output(raw: RawSpan) -> dict[str, Any] | None:
     attrs = _with_details(raw)
     finish: Any = None
@@ -151,6 +161,8 @@ def llm_output(raw: RawSpan) -> dict[str, Any] | None:
         value = parse_json(attrs["output.value"])
         messages = _langchain_generations(value)
         if messages is None:
+            messages = _tool_calls_message(value)
+        if messages is None:
             messages = normalise_messages(value, "assistant")
     if finish is None:
         reasons = parse_json_container(attrs.get("gen_ai.response.finish_reasons"))
@@ -180,9 +192,10 @@ def llm_parameters(attrs: Attrs) -> dict[str, Any]:
 
 def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
     candidates: list[Any] = []
-    definitions = parse_json_container(attrs.get("gen_ai.tool.definitions"))
-    if isinstance(definitions, list):
-        candidates.extend(definitions)
+    for key in ("gen_ai.tool.definitions", "llm.tools"):  # llm.tools: one JSON array (CrewAI)
+        definitions = parse_json_container(attrs.get(key))
+        if isinstance(definitions, list):
+            candidates.extend(definitions)
     openinference = any(key.startswith("llm.") for key in attrs)
     for group in indexed(attrs, "llm.tools") if openinference else ():
         schema = group.get("tool.json_schema")
@@ -251,6 +264,8 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
         if not (isinstance(schema_or_args, dict) and "properties" in schema_or_args):
             arguments = schema_or_args
     call_id = first(attrs, "gen_ai.tool.call.id", "tool_call.id", "tool.id")
+    if call_id == "<not specified>":  # Google ADK's placeholder when the model gave no id
+        call_id = None
     if call_id is None:
         message = _langchain_tool_message(parse_json(attrs.get("output.value")))
         call_id = message.get("tool_call_id") if message else None
@@ -333,6 +348,13 @@ def handoff_agents(attrs: Attrs, name: str) -> tuple[str | None, str | None]:
         target = target or match.group(2)
     elif target is None and (match := _HANDOFF_TO.match(name or "")) is not None:
         target = match.group(1)
+    tool = first(attrs, "gen_ai.tool.name", "tool.name")
+    if target is None and isinstance(tool, str):
+        if tool == "transfer_to_agent":  # Google ADK's one handoff tool names the agent in its arguments
+            arguments = parse_json_container(first(attrs, "gen_ai.tool.call.arguments", "input.value"))
+            target = arguments.get("agent_name") if isinstance(arguments, dict) else None
+        elif (match := _HANDOFF_TO.match(tool)) is not None:
+            target = match.group(1)
     return source, target
 
 
