@@ -224,13 +224,16 @@ def _requested_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
                     requested.setdefault(call["id"], call["arguments"])
 
 
-def _given_results(record: SpanRecord, given: dict[Any, Any]) -> None:
-    """Note the tool results an LLM span's input hands back to the model, by call id."""
-    if record.kind == "llm_call" and isinstance(record.input, dict):
-        for message in record.input.get("messages", []):
-            call_id = message.get("tool_call_id")
-            if message.get("role") == "tool" and isinstance(call_id, _KEY_TYPES) and message.get("content") is not None:
-                given.setdefault(call_id, message["content"])
+def _given_results(records: list[SpanRecord]) -> dict[Any, Any]:
+    """The tool results the LLM spans' inputs hand back to the model, by call id (the first)."""
+    given: dict[Any, Any] = {}
+    for record in records:
+        if record.kind == "llm_call" and isinstance(record.input, dict):
+            for message in record.input.get("messages", []):
+                call_id = message.get("tool_call_id")
+                if message.get("role") == "tool" and isinstance(call_id, _KEY_TYPES) and message.get("content") is not None:
+                    given.setdefault(call_id, message["content"])
+    return given
 
 
 def _lacks_result(record: SpanRecord) -> bool:
@@ -439,7 +442,6 @@ def _complete(
     """
     names = {agent_id: agent.name for agent_id, agent in agents.items()}
     requested: dict[str, Any] = {}
-    given: dict[Any, Any] = {}
     waiting: list[SpanRecord] = []
     cache: dict[Any, Any] = {}
     for raw, record in zip(ordered, records):
@@ -447,7 +449,6 @@ def _complete(
             record.input, record.output = span_payloads(raw, record.kind)
         if record.kind == "llm_call":
             _requested_arguments(record, requested)
-            _given_results(record, given)
         elif record.kind == "handoff":
             _fill_handoff(record, records, parent, names)
         elif _lacks_result(record):  # the model call that was given it comes later
@@ -459,6 +460,7 @@ def _complete(
                 continue
             _fill_arguments(record, requested)
         yield record
+    given = _given_results(records) if any(_lacks_result(r) for r in waiting) else {}  # all complete now
     for record in waiting:
         if _lacks_arguments(record):
             _fill_arguments(record, requested)

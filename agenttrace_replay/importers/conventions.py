@@ -62,11 +62,13 @@ def span_kind(attrs: Attrs, name: str) -> str | None:
         return "handoff"
     if _HANDOFF_NAME.match(name or ""):
         return "handoff"
-    tool_name = first(attrs, "gen_ai.tool.name", "tool.name")
-    if isinstance(tool_name, str) and _HANDOFF_NAME.match(tool_name):
-        return "handoff"  # a handoff the model called as a tool: `execute_tool transfer_to_x` (AutoGen, ADK)
-    if isinstance(operation, str) and operation in _GENAI_OPERATIONS:
-        return _GENAI_OPERATIONS[operation]
+    kind = _GENAI_OPERATIONS.get(operation, "?") if isinstance(operation, str) else "?"
+    if kind in ("tool_call", "?"):  # a handoff the model called as a tool: `execute_tool transfer_to_x` (AutoGen, ADK)
+        tool_name = first(attrs, "gen_ai.tool.name", "tool.name")
+        if isinstance(tool_name, str) and _HANDOFF_NAME.match(tool_name):
+            return "handoff"
+    if kind != "?":
+        return kind
     oi_kind = attrs.get("openinference.span.kind")
     if isinstance(oi_kind, str) and oi_kind.upper() in _OPENINFERENCE_KINDS:
         if oi_kind.upper() == "LLM" and _llm_helper(attrs, name):

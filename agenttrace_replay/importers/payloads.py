@@ -193,8 +193,7 @@ def llm_parameters(attrs: Attrs) -> dict[str, Any]:
 def llm_tools(attrs: Attrs) -> list[dict[str, Any]]:
     candidates: list[Any] = []
     for key in ("gen_ai.tool.definitions", "llm.tools"):  # llm.tools: one JSON array (CrewAI)
-        definitions = parse_json_container(attrs.get(key))
-        if isinstance(definitions, list):
+        if (recorded := attrs.get(key)) is not None and isinstance(definitions := parse_json_container(recorded), list):
             candidates.extend(definitions)
     openinference = any(key.startswith("llm.") for key in attrs)
     for group in indexed(attrs, "llm.tools") if openinference else ():
@@ -310,7 +309,7 @@ def tool_output(raw: RawSpan) -> dict[str, Any] | None:
     message = _langchain_tool_message(value)
     if message is not None:
         value = parse_json(message.get("content"))
-    elif isinstance(value, dict) and {"tool_name", "raw_input", "raw_output"} <= value.keys():
+    elif isinstance(value, dict) and "raw_output" in value and "tool_name" in value and "raw_input" in value:
         value = value["raw_output"]  # a LlamaIndex ToolOutput: what the tool returned
     return {"result": value}
 
