@@ -348,12 +348,13 @@ def handoff_agents(attrs: Attrs, name: str) -> tuple[str | None, str | None]:
     elif target is None and (match := _HANDOFF_TO.match(name or "")) is not None:
         target = match.group(1)
     tool = first(attrs, "gen_ai.tool.name", "tool.name")
-    if target is None and isinstance(tool, str):
-        if tool == "transfer_to_agent":  # Google ADK's one handoff tool names the agent in its arguments
-            arguments = parse_json_container(first(attrs, "gen_ai.tool.call.arguments", "input.value"))
-            target = arguments.get("agent_name") if isinstance(arguments, dict) else None
-        elif (match := _HANDOFF_TO.match(tool)) is not None:
-            target = match.group(1)
+    if target is None and isinstance(tool, str) and tool != "transfer_to_agent" and (match := _HANDOFF_TO.match(tool)):
+        target = match.group(1)
+    if target is None:  # a handoff tool that takes the agent as an argument: ADK's transfer_to_agent, LlamaIndex's handoff
+        recorded = first(attrs, "gen_ai.tool.call.arguments", "input.value")
+        arguments = _call_arguments(recorded) if recorded is not None else None
+        if isinstance(arguments, dict) and isinstance(found := first(arguments, "to_agent", "agent_name"), str):
+            target = found
     return source, target
 
 
