@@ -218,6 +218,12 @@ def _tool_message(span: SpanRecord) -> dict[str, Any]:
     return message
 
 
+def _called_as_tool(span: SpanRecord) -> bool:
+    """A handoff the model made by calling a tool (`transfer_to_x`): its result answers that call."""
+    inp = span.input
+    return span.kind == "handoff" and isinstance(inp, dict) and "name" in inp and ("call_id" in inp or "arguments" in inp)
+
+
 def _has_tool_result(history: list[dict[str, Any]], call_id: str | None) -> bool:
     return bool(call_id) and any(m.get("role") == "tool" and m.get("tool_call_id") == call_id for m in history)
 
@@ -273,7 +279,7 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
             for message in _messages_of(span.output):
                 if not history or history[-1] != message:
                     history.append(message)
-        elif span.kind == "tool_call":
+        elif span.kind == "tool_call" or _called_as_tool(span):
             message = _tool_message(span)
             call_id = message.get("tool_call_id")
             if call_id is None:

@@ -605,7 +605,7 @@ def test_the_last_nanosecond_of_otlp_time_is_read() -> None:
     assert only(bundle, "").start_time.year == 2554
 
 
-def _one_span(name: str, attributes: dict[str, Any], **fields: Any) -> SpanRecord:
+def _one_span(name: str, attributes: dict[str, Any], scope: str | None = None, **fields: Any) -> SpanRecord:
     """The record of one span with these attributes (strings, ints and lists as OTLP values)."""
 
     def value(v: Any) -> dict[str, Any]:
@@ -617,7 +617,8 @@ def _one_span(name: str, attributes: dict[str, Any], **fields: Any) -> SpanRecor
 
     span = {"traceId": "ab" * 16, "spanId": "ef" * 8, "name": name,
             "attributes": [{"key": k, "value": value(v)} for k, v in attributes.items()], **fields}  # fmt: skip
-    (bundle,) = parse_otlp(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    scope_spans = {"spans": [span], **({"scope": {"name": scope}} if scope else {})}
+    (bundle,) = parse_otlp(json.dumps({"resourceSpans": [{"scopeSpans": [scope_spans]}]}))
     return only(bundle, name)
 
 
@@ -977,12 +978,17 @@ def test_smolagents_and_llamaindex_shapes() -> None:
     assert [m["role"] for m in llm.input["messages"]] == ["assistant", "user"]  # as smolagents sends them
 
     smol_tool = _one_span("SimpleTool", {"openinference.span.kind": "TOOL", "tool.name": "get_weather",
-        "input.value": '{"args": [], "sanitize_inputs_outputs": true, "kwargs": {"city": "Paris"}}'})  # fmt: skip
+        "input.value": '{"args": [], "sanitize_inputs_outputs": true, "kwargs": {"city": "Paris"}}'},
+        scope="openinference.instrumentation.smolagents")  # fmt: skip
     assert smol_tool.input["arguments"] == {"city": "Paris"}
     output = {"blocks": [{"text": "Sunny"}], "tool_name": "get_weather", "raw_input": {"kwargs": {"city": "Paris"}},
               "raw_output": "Sunny", "is_error": False}  # fmt: skip
     llama_tool = _one_span("FunctionTool.acall", {"openinference.span.kind": "TOOL", "tool.name": "get_weather",
-        "input.value": '{"kwargs": {"city": "Paris"}}', "output.value": json.dumps(output)})  # fmt: skip
+        "input.value": '{"kwargs": {"city": "Paris"}}', "output.value": json.dumps(output)},
+        scope="openinference.instrumentation.llama_index")  # fmt: skip
+    elsewhere = _one_span("render", {"openinference.span.kind": "TOOL", "tool.name": "render",
+                                     "input.value": '{"kwargs": {"color": "red"}}'})  # fmt: skip
+    assert elsewhere.input["arguments"] == {"kwargs": {"color": "red"}}  # a tool may take a parameter called kwargs
     assert (llama_tool.input["arguments"], llama_tool.output) == ({"city": "Paris"}, {"result": "Sunny"})
 
     helper = _one_span("OpenAI._prepare_chat_with_tools", {"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini",
@@ -999,11 +1005,11 @@ def test_autogen_adk_and_crewai_shapes() -> None:
     """Seen in real runs of AutoGen (its own GenAI spans), Google ADK and CrewAI."""
     # handoffs the model called as tools, named by the tool
     autogen = _one_span("execute_tool transfer_to_weather_agent", {"gen_ai.operation.name": "execute_tool",
-                        "gen_ai.tool.name": "transfer_to_weather_agent"})  # fmt: skip
+                        "gen_ai.tool.name": "transfer_to_weather_agent", "gen_ai.tool.description": "Handoff to weather_agent."})  # fmt: skip
     adk = _one_span("execute_tool transfer_to_agent", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name":
                     "transfer_to_agent", "gen_ai.tool.call.arguments": '{"agent_name": "weather_agent"}'})  # fmt: skip
-    assert (autogen.kind, autogen.input) == ("handoff", {"to_agent": "weather_agent"})
-    assert (adk.kind, adk.input) == ("handoff", {"to_agent": "weather_agent"})
+    assert (autogen.kind, autogen.input["to_agent"]) == ("handoff", "weather_agent")
+    assert (adk.kind, adk.input["to_agent"], adk.input["arguments"]) == ("handoff", "weather_agent", {"agent_name": "weather_agent"})
     # ADK's placeholder is no call id
     assert "call_id" not in _one_span("execute_tool f", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "f",
                                                          "gen_ai.tool.call.id": "<not specified>"}).input  # fmt: skip
@@ -1026,11 +1032,72 @@ def test_a_wrapped_model_call_and_a_tool_result_given_later() -> None:
         [
             {"name": "client.create", "attributes": {"openinference.span.kind": "LLM"}},
             {"name": "chat", "parent": 1, "attributes": {"gen_ai.operation.name": "chat", "gen_ai.output.messages": asked}},
-            {"name": "execute_tool f", "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "f",
-                                                      "gen_ai.tool.call.id": "c1"}},
+            {"name": "execute_tool f", "end": "1700000000002500000", "attributes": {"gen_ai.operation.name": "execute_tool",
+                                                                         "gen_ai.tool.name": "f", "gen_ai.tool.call.id": "c1"}},
             {"name": "chat", "attributes": {"gen_ai.operation.name": "chat", "gen_ai.input.messages": given}},
         ]
     )  # fmt: skip
     assert [s.kind for s in bundle.spans] == [None, "llm_call", "tool_call", "llm_call"]
     tool = only(bundle, "execute_tool f")
     assert tool.output == {"result": 42} and tool.input["arguments"] == {}
+
+
+def test_a_tool_named_like_a_handoff_is_a_tool_unless_it_hands_over() -> None:
+    """`transfer_to_account` is a tool; `transfer_to_billing` is a handoff when billing is an
+    agent of the trace. Either way the tool call's arguments and result are kept."""
+    def tool(name: str) -> dict[str, Any]:
+        return {"name": f"execute_tool {name}", "parent": 1, "attributes": {
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name, "gen_ai.tool.call.id": "c1",
+            "gen_ai.tool.call.arguments": '{"amount": 10}', "gen_ai.tool.call.result": '{"ok": true}'}}  # fmt: skip
+    support = {"name": "invoke_agent Support", "attributes": {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "Support"}}
+    billing = {"name": "invoke_agent billing", "attributes": {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "billing"}}
+    for name in ("transfer_to_account", "handoff_request", "transfer_to_human"):
+        span = only(_one_span_trace([support, tool(name)]), f"execute_tool {name}")
+        assert (span.kind, span.input["arguments"], span.output) == ("tool_call", {"amount": 10}, {"result": {"ok": True}})
+    handoff = only(_one_span_trace([support, tool("transfer_to_billing"), billing]), "execute_tool transfer_to_billing")
+    assert handoff.kind == "handoff"
+    assert handoff.input == {"from_agent": "Support", "to_agent": "billing", "name": "transfer_to_billing",
+                             "arguments": {"amount": 10}, "call_id": "c1"}  # fmt: skip
+    assert handoff.output == {"result": {"ok": True}}
+    adk_named = _one_span("transfer_to_agent", {"openinference.span.kind": "TOOL", "tool.name": "transfer_to_agent",
+                                                 "input.value": '{"agent_name": "billing"}'})  # fmt: skip
+    assert (adk_named.kind, adk_named.input["to_agent"]) == ("handoff", "billing")
+
+
+def test_review_cases_for_the_wrapper_rules() -> None:
+    # a model call on a span named like a private method, with its messages in input.value
+    messages = json.dumps({"messages": [{"role": "user", "content": "hi"}]})
+    ask = _one_span("Assistant._ask_model", {"openinference.span.kind": "LLM", "input.value": messages})
+    assert ask.kind == "llm_call" and ask.input["messages"] == [{"role": "user", "content": "hi"}]
+    # an unnamed agent with model calls of its own is an agent, though it delegates to a named one
+    agent = {"openinference.span.kind": "AGENT"}
+    llm = {"openinference.span.kind": "LLM", "llm.token_count.prompt": 3}
+    bundle = _one_span_trace([{"name": "planner", "attributes": agent}, {"name": "plan", "parent": 1, "attributes": llm},
+                              {"name": "Researcher.run", "parent": 1, "attributes": {**agent, "agent.name": "Researcher"}}])  # fmt: skip
+    assert sorted(a.name for a in bundle.agents) == ["Researcher", "planner"]
+    assert only(bundle, "plan").agent_id == "agent-planner"
+    # a declared llm_call stays one, with a model call under it
+    declared = _one_span_trace([{"name": "call", "attributes": {"agenttrace.span.kind": "llm_call"}},
+                                {"name": "chat", "parent": 1, "attributes": {"gen_ai.operation.name": "chat"}}])  # fmt: skip
+    assert [s.kind for s in declared.spans] == ["llm_call", "llm_call"]
+
+
+def test_a_result_given_later_belongs_to_its_own_call() -> None:
+    """Call ids numbered per reply ("0" twice), and a retried call: each tool span gets the
+    result the model was given for it, never another call's."""
+    def chat(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"gen_ai.operation.name": "chat", "gen_ai.agent.name": "A", "gen_ai.input.messages": json.dumps(messages)}
+    def tool(q: str) -> dict[str, Any]:
+        return {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search", "gen_ai.tool.call.id": "0",
+                "gen_ai.agent.name": "A", "gen_ai.tool.call.arguments": json.dumps({"q": q})}  # fmt: skip
+    paris = {"role": "tool", "parts": [{"type": "tool_call_response", "id": "0", "response": "Paris: 18C"}]}
+    rome = {"role": "tool", "parts": [{"type": "tool_call_response", "id": "0", "response": "Rome: 25C"}]}
+    start = 1_700_000_000_000_000_000
+    bundle = _one_span_trace([
+        {"name": "search paris", "end": str(start + 500_000), "attributes": tool("paris")},
+        {"name": "chat 1", "attributes": chat([paris])},
+        {"name": "search rome", "end": str(start + 2_500_000), "attributes": tool("rome")},
+        {"name": "chat 2", "attributes": chat([paris, rome])},
+    ])  # fmt: skip
+    assert only(bundle, "search paris").output == {"result": "Paris: 18C"}
+    assert only(bundle, "search rome").output == {"result": "Rome: 25C"}

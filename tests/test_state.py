@@ -424,3 +424,16 @@ def test_times_are_only_compared_not_assumed_on_a_grid() -> None:
     assert st["s2"].messages == [user("x")]  # s1's prompt, not its answer
     assert spans[1].start_time - spans[0].start_time == timedelta(microseconds=1)
     assert at(0) == T0
+
+
+def test_a_handoff_called_as_a_tool_answers_its_call() -> None:
+    call = {"id": "c9", "name": "transfer_to_billing", "arguments": {}}
+    spans = [
+        _llm("s1", 0, 10, [user("q")], [assistant(None, [call])]),
+        span("t", "s2", "execute_tool transfer_to_billing", 20, 30, kind="handoff", agent_id="a",
+             input={"from_agent": "a", "to_agent": "billing", "name": "transfer_to_billing", "call_id": "c9"},
+             output={"result": "Transferred"}),
+        _llm("s3", 40, 50, [], [assistant("ok")]),
+    ]
+    history = by_span(build_states(bundle_of(spans)))["s3"].messages
+    assert history[-1] == {"role": "tool", "content": "Transferred", "tool_call_id": "c9", "name": "transfer_to_billing"}

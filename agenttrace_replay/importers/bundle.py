@@ -15,7 +15,7 @@ from ..records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
 from . import conventions as conv
 from .attrs import parse_json, unique
 from .messages import message_cache
-from .payloads import handoff_agents, span_payloads
+from .payloads import called_handoff, handoff_agents, span_payloads
 from .raw import RawSpan
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,17 +119,26 @@ def _agents(
 def _drop_wrappers(
     ordered: list[RawSpan], parent: dict[str, str | None], identities: dict[str, conv.AgentIdentity | None]
 ) -> None:
-    """An AGENT span known only by its span name, with spans under it that name their agents,
-    is the run around those agents (the OpenAI Agents SDK's workflow span), not one more agent."""
+    """An AGENT span known only by its span name, with spans under it that name their agents
+    and no model or tool call of its own, is the run around those agents (the OpenAI Agents
+    SDK's workflow span), not one more agent."""
+    if not any(identity is not None and identity.unnamed for identity in identities.values()):
+        return  # the usual case: nothing to decide
     named_below: set[str] = set()
+    own_work: set[str] = set()  # spans with a model or tool call under them that no nearer agent owns
     for span in reversed(ordered):  # children before their parents
-        identity = identities[span.span_id]
-        if identity is not None and identity.unnamed and span.span_id in named_below:
-            identities[span.span_id] = identity = None
-        named = identity is not None and not identity.unnamed
-        pid = parent[span.span_id]
-        if pid is not None and (named or span.span_id in named_below):
+        sid = span.span_id
+        identity = identities[sid]
+        if identity is not None and identity.unnamed and sid in named_below and sid not in own_work:
+            identities[sid] = identity = None
+        pid = parent[sid]
+        if pid is None:
+            continue
+        if (identity is not None and not identity.unnamed) or sid in named_below:
             named_below.add(pid)
+        works = sid in own_work or conv.span_kind(span.attributes, span.name) in ("llm_call", "tool_call")
+        if works and identity is None:  # an agent span owns the work under it
+            own_work.add(pid)
 
 
 _PLAIN_KINDS = (None, "SPAN_KIND_INTERNAL", "SPAN_KIND_UNSPECIFIED")
@@ -192,6 +201,27 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None, own_
     )
 
 
+_HANDOFF_TOOLS = ("transfer_to_agent", "handoff")
+_HANDOFF_TOOL_PREFIXES = ("transfer_to_", "handoff_to_")
+
+
+def _called_handoffs(records: list[SpanRecord], introduced: dict[str, conv.AgentIdentity]) -> None:
+    """Tool calls that hand over to another agent (AutoGen's and the Agents SDK's
+    `transfer_to_<agent>`, ADK's `transfer_to_agent`, LlamaIndex's `handoff`) are handoffs;
+    `transfer_to_x` only when `x` is an agent of the trace (not `transfer_to_account`)."""
+    agents = {conv.slug(identity.name) for identity in introduced.values()}
+    for record in records:
+        if record.kind != "tool_call":
+            continue
+        attrs = record.attributes or {}
+        tool = attrs.get("gen_ai.tool.name") or attrs.get("tool.name") or attrs.get("traceloop.entity.name")
+        if not (isinstance(tool, str) and (tool in _HANDOFF_TOOLS or tool.startswith(_HANDOFF_TOOL_PREFIXES))):
+            continue  # the usual tool: not worth the full look
+        target, certain = called_handoff(attrs)
+        if target is not None and (certain or conv.slug(target) in agents):
+            record.kind = "handoff"
+
+
 def _demote_wrapping_llm_calls(records: list[SpanRecord], parent: dict[str, str | None]) -> None:
     """An LLM span with an LLM span under it is a framework's wrapper around the request
     (AutoGen's model client under OpenInference around the OpenAI client's span): the
@@ -208,7 +238,7 @@ def _demote_wrapping_llm_calls(records: list[SpanRecord], parent: dict[str, str 
                 wrapping.add(current)
             current = parent.get(current)
     for record in records:
-        if record.span_id in wrapping:
+        if record.span_id in wrapping and conv.EXPLICIT_KIND not in record.attributes:  # a declared kind stands
             record.kind = None
 
 
@@ -224,16 +254,41 @@ def _requested_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
                     requested.setdefault(call["id"], call["arguments"])
 
 
-def _given_results(records: list[SpanRecord]) -> dict[Any, Any]:
-    """The tool results the LLM spans' inputs hand back to the model, by call id (the first)."""
-    given: dict[Any, Any] = {}
-    for record in records:
+def _fill_results(waiting: list[SpanRecord], by_time: list[SpanRecord]) -> None:
+    """Give each tool span in `waiting` that lacks its result the one the model was given for
+    its call id: in the first model call of the same agent that starts after the tool span
+    ends. A span that another span of the same call id followed before that model call (a
+    retry) is left without: the model was given the last attempt's result."""
+    wanted = {r.input["call_id"] for r in waiting if _lacks_result(r)}
+    if not wanted:
+        return
+    given: dict[Any, list[tuple[datetime, str | None, Any]]] = {}
+    attempts: dict[Any, list[datetime]] = {}
+    for record in by_time:
+        if record.start_time is None:
+            continue
         if record.kind == "llm_call" and isinstance(record.input, dict):
+            newest: dict[Any, Any] = {}  # the conversation repeats: an id's last result is the newest
             for message in record.input.get("messages", []):
                 call_id = message.get("tool_call_id")
-                if message.get("role") == "tool" and isinstance(call_id, _KEY_TYPES) and message.get("content") is not None:
-                    given.setdefault(call_id, message["content"])
-    return given
+                if message.get("role") == "tool" and call_id in wanted and message.get("content") is not None:
+                    newest[call_id] = message["content"]
+            for call_id, content in newest.items():
+                given.setdefault(call_id, []).append((record.start_time, record.agent_id, content))
+        elif record.kind == "tool_call" and isinstance(record.input, dict) and record.input.get("call_id") in wanted:
+            attempts.setdefault(record.input["call_id"], []).append(record.end_time or record.start_time)
+    for record in waiting:
+        if not _lacks_result(record) or record.start_time is None:
+            continue
+        call_id, ended = record.input["call_id"], record.end_time or record.start_time
+        later = [(start, content) for start, agent, content in given.get(call_id, ())
+                 if start >= ended and (record.agent_id is None or agent == record.agent_id)]  # fmt: skip
+        if not later:
+            continue
+        start, content = later[0]
+        if any(ended < other <= start for other in attempts.get(call_id, ())):
+            continue  # retried before the model saw a result
+        record.output = {"result": parse_json(content)}
 
 
 def _lacks_result(record: SpanRecord) -> bool:
@@ -383,6 +438,7 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     first = ordered[0].resource if ordered else None
     several = any(raw.resource is not first and raw.resource != first for raw in ordered)
     records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id], several) for raw in ordered]
+    _called_handoffs(records, introduced)
     _demote_wrapping_llm_calls(records, parent)
     raws = {s.span_id: s for s in ordered}
     by_time = sorted(records, key=lambda r: (r.start_time is None, r.start_time or _EPOCH))
@@ -460,11 +516,9 @@ def _complete(
                 continue
             _fill_arguments(record, requested)
         yield record
-    given = _given_results(records) if any(_lacks_result(r) for r in waiting) else {}  # all complete now
+    _fill_results(waiting, by_time)  # every LLM span is complete now
     for record in waiting:
         if _lacks_arguments(record):
             _fill_arguments(record, requested)
-        if _lacks_result(record) and record.input["call_id"] in given:
-            record.output = {"result": parse_json(given[record.input["call_id"]])}
         yield record
     _agent_config(agents, introduced, by_time)

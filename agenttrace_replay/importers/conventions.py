@@ -60,15 +60,10 @@ def span_kind(attrs: Attrs, name: str) -> str | None:
     operation = attrs.get("gen_ai.operation.name")
     if isinstance(operation, str) and "handoff" in operation.lower():
         return "handoff"
-    if _HANDOFF_NAME.match(name or ""):
+    if _HANDOFF_NAME.match(name or "") and TRACELOOP_KIND not in attrs:  # `transfer_to_x.tool`: see bundle
         return "handoff"
-    kind = _GENAI_OPERATIONS.get(operation, "?") if isinstance(operation, str) else "?"
-    if kind in ("tool_call", "?"):  # a handoff the model called as a tool: `execute_tool transfer_to_x` (AutoGen, ADK)
-        tool_name = first(attrs, "gen_ai.tool.name", "tool.name")
-        if isinstance(tool_name, str) and _HANDOFF_NAME.match(tool_name):
-            return "handoff"
-    if kind != "?":
-        return kind
+    if isinstance(operation, str) and operation in _GENAI_OPERATIONS:
+        return _GENAI_OPERATIONS[operation]
     oi_kind = attrs.get("openinference.span.kind")
     if isinstance(oi_kind, str) and oi_kind.upper() in _OPENINFERENCE_KINDS:
         if oi_kind.upper() == "LLM" and _llm_helper(attrs, name):
@@ -93,10 +88,20 @@ _MODEL_CALL_KEYS = ("llm.input_messages.", "llm.output_messages.", "llm.token_co
 
 def _llm_helper(attrs: Attrs, name: str) -> bool:
     """An LLM span of a model class's private helper that sends nothing (LlamaIndex's
-    `OpenAI._prepare_chat_with_tools` only builds the request): it records no messages and
-    no token counts. Taken as a model call, its input and output would be the framework's
-    objects, and they would land in the chat history."""
-    return bool(_PRIVATE_METHOD.search(name or "")) and not any(key.startswith(_MODEL_CALL_KEYS) for key in attrs)
+    `OpenAI._prepare_chat_with_tools` only builds the request): it records no messages (its
+    `input.value` and `output.value` hold Python reprs, not message objects) and no token
+    counts. Taken as a model call, the framework's objects would land in the chat history."""
+    if not _PRIVATE_METHOD.search(name or "") or any(key.startswith(_MODEL_CALL_KEYS) for key in attrs):
+        return False
+    return not (_holds_messages(attrs.get("input.value")) or _holds_messages(attrs.get("output.value")))
+
+
+def _holds_messages(value: Any) -> bool:
+    """A list of message objects, bare or under `messages`, recorded as JSON."""
+    value = parse_json_container(value)
+    if isinstance(value, dict):
+        value = value.get("messages")
+    return isinstance(value, list) and any(isinstance(m, dict) and ("role" in m or "content" in m) for m in value)
 
 
 def span_model(attrs: Attrs) -> str | None:

@@ -252,12 +252,10 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
     arguments = first(attrs, "gen_ai.tool.call.arguments", "tool_call.function.arguments", "tool_arguments")
     if arguments is None and (query := attrs.get("gen_ai.retrieval.query.text")) is not None:
         arguments = {"query": query}
-    if arguments is None:
-        arguments = attrs.get("input.value")
-        if arguments is None:
-            arguments = attrs.get("traceloop.entity.input")
-        if arguments is not None:
-            arguments = _call_arguments(arguments)
+    if arguments is None and (arguments := attrs.get("input.value")) is not None:
+        arguments = _call_arguments(arguments, raw.scope_name in _CALL_RECORDING_SCOPES)
+    if arguments is None and (arguments := attrs.get("traceloop.entity.input")) is not None:
+        arguments = _call_arguments(arguments, True)
     if arguments is None:
         schema_or_args = parse_json_container(attrs.get("tool.parameters"))
         if not (isinstance(schema_or_args, dict) and "properties" in schema_or_args):
@@ -272,16 +270,20 @@ def tool_input(raw: RawSpan) -> dict[str, Any]:
 
 
 _CALL_RECORD = frozenset(("args", "kwargs", "sanitize_inputs_outputs"))
+# Instrumentations whose tool `input.value` is the Python call, not the model's arguments.
+_CALL_RECORDING_SCOPES = frozenset(("openinference.instrumentation.smolagents", "openinference.instrumentation.llama_index"))
 
 
-def _call_arguments(recorded: Any) -> Any:
-    """A tool function's call as instrumentations record it, `{"args": [...], "kwargs": {...}}`
-    (OpenLLMetry's decorators; smolagents adds `sanitize_inputs_outputs`; LlamaIndex writes
-    only `kwargs`): the keyword arguments when there are no positional ones, which is what
-    the model asked for; else the record as it is."""
+def _call_arguments(recorded: Any, is_call_record: bool) -> Any:
+    """A tool function's call as some instrumentations record it, `{"args": [...], "kwargs":
+    {...}}` (OpenLLMetry's decorators; smolagents adds `sanitize_inputs_outputs`; LlamaIndex
+    writes only `kwargs`): the keyword arguments when there are no positional ones, which is
+    what the model asked for. Only where the value is known to be such a record: elsewhere a
+    tool may well take a parameter called `kwargs`."""
     value = parse_json_container(recorded)
     if (
-        isinstance(value, dict)
+        is_call_record
+        and isinstance(value, dict)
         and isinstance(value.get("kwargs"), dict)
         and _CALL_RECORD.issuperset(value)
         and not value.get("args")
@@ -345,23 +347,44 @@ def handoff_agents(attrs: Attrs, name: str) -> tuple[str | None, str | None]:
     if (match := _HANDOFF_FROM_TO.search(name or "")) is not None:
         source = source or match.group(1)
         target = target or match.group(2)
-    elif target is None and (match := _HANDOFF_TO.match(name or "")) is not None:
+    elif target is None and name not in _AGENT_ARGUMENT_TOOLS and (match := _HANDOFF_TO.match(name or "")) is not None:
         target = match.group(1)
-    tool = first(attrs, "gen_ai.tool.name", "tool.name")
-    if target is None and isinstance(tool, str) and tool != "transfer_to_agent" and (match := _HANDOFF_TO.match(tool)):
-        target = match.group(1)
-    if target is None:  # a handoff tool that takes the agent as an argument: ADK's transfer_to_agent, LlamaIndex's handoff
-        recorded = first(attrs, "gen_ai.tool.call.arguments", "input.value")
-        arguments = _call_arguments(recorded) if recorded is not None else None
-        if isinstance(arguments, dict) and isinstance(found := first(arguments, "to_agent", "agent_name"), str):
-            target = found
+    if target is None:
+        target, _ = called_handoff(attrs)
     return source, target
 
 
+_AGENT_ARGUMENT_TOOLS = ("transfer_to_agent", "handoff")  # Google ADK's and LlamaIndex's handoff tools
+_CALLED_HANDOFF = re.compile(r"^(?:transfer_to_|handoff_to_)(.+)$")
+_HANDOFF_DESCRIPTION = re.compile(r"^\s*(?:handoff|hand off|transfer) to\b", re.IGNORECASE)
+
+
+def called_handoff(attrs: Attrs) -> tuple[str | None, bool]:
+    """The agent a tool call hands over to, when the tool looks like a handoff, and whether
+    the tool is a handoff for certain: ADK's `transfer_to_agent` and LlamaIndex's `handoff`
+    name the agent in their arguments, and AutoGen describes its `transfer_to_x` tools as
+    "Handoff to x"; otherwise `transfer_to_x` is one only if `x` is an agent of the trace
+    (the caller checks), since a tool may be called `transfer_to_account`."""
+    tool = first(attrs, "gen_ai.tool.name", "tool.name", "traceloop.entity.name")
+    if not isinstance(tool, str):
+        return None, False
+    if tool in _AGENT_ARGUMENT_TOOLS:
+        recorded = first(attrs, "gen_ai.tool.call.arguments", "input.value", "traceloop.entity.input")
+        arguments = _call_arguments(recorded, True) if recorded is not None else None
+        target = first(arguments, "to_agent", "agent_name") if isinstance(arguments, dict) else None
+        return (target, True) if isinstance(target, str) else (None, False)
+    match = _CALLED_HANDOFF.match(tool)
+    if match is None:
+        return None, False
+    description = first(attrs, "gen_ai.tool.description", "tool.description")  # AutoGen: "Handoff to weather_agent."
+    return match.group(1), isinstance(description, str) and _HANDOFF_DESCRIPTION.match(description) is not None
+
+
 def span_payloads(raw: RawSpan, kind: str | None) -> tuple[Any, Any]:
-    """`(input, output)` of a span of the given kind (handoff agents are added by the caller)."""
+    """`(input, output)` of a span of the given kind (handoff agents are added by the caller;
+    a handoff the model called as a tool keeps the tool call's name, arguments and result)."""
     if kind == "llm_call":
         return llm_input(raw), llm_output(raw)
-    if kind == "tool_call":
+    if kind == "tool_call" or (kind == "handoff" and first(raw.attributes, "gen_ai.tool.name", "tool.name") is not None):
         return tool_input(raw), tool_output(raw)
     return generic_payload(raw, "input"), generic_payload(raw, "output")
