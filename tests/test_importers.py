@@ -1101,3 +1101,15 @@ def test_a_result_given_later_belongs_to_its_own_call() -> None:
     ])  # fmt: skip
     assert only(bundle, "search paris").output == {"result": "Paris: 18C"}
     assert only(bundle, "search rome").output == {"result": "Rome: 25C"}
+
+
+def test_a_model_call_in_a_langgraph_node_stays_the_wrapper() -> None:
+    """LangChain's model span in a LangGraph node, around the OpenAI client's span (both
+    instrumented): the node's span is the model call the langgraph executor resumes at."""
+    node = {"openinference.span.kind": "LLM", "metadata": json.dumps({"langgraph_node": "agent"}),
+            "llm.token_count.prompt": 5}  # fmt: skip
+    bundle = _one_span_trace([{"name": "ChatOpenAI", "attributes": node},
+                              {"name": "ChatCompletion", "parent": 1, "attributes": {"openinference.span.kind": "LLM",
+                                                                                     "llm.token_count.prompt": 5}}])  # fmt: skip
+    assert [(s.name, s.kind) for s in bundle.spans] == [("ChatOpenAI", "llm_call"), ("ChatCompletion", None)]
+    assert bundle.trace.total_tokens == 5  # counted once, as before

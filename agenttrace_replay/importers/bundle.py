@@ -226,7 +226,12 @@ def _demote_wrapping_llm_calls(records: list[SpanRecord], parent: dict[str, str 
     """An LLM span with an LLM span under it is a framework's wrapper around the request
     (AutoGen's model client under OpenInference around the OpenAI client's span): the
     innermost one is the model call, and the wrapper becomes a plain span, so that each
-    request is one `llm_call` and one checkpoint, and its history is the request's."""
+    request is one `llm_call` and one checkpoint, and its history is the request's.
+
+    One exception: a wrapper that ran in a LangGraph node (LangChain's model span with its
+    `langgraph_node` metadata, around the OpenAI client's span when both are instrumented)
+    stays the model call, since the langgraph executor resumes at the node it names; the
+    spans under it become plain instead."""
     calls = {r.span_id for r in records if r.kind == "llm_call"}
     wrapping: set[str] = set()
     walked: set[str] = set()
@@ -237,8 +242,20 @@ def _demote_wrapping_llm_calls(records: list[SpanRecord], parent: dict[str, str 
             if current in calls:
                 wrapping.add(current)
             current = parent.get(current)
+    if not wrapping:
+        return  # the usual case
+    by_id = {r.span_id: r for r in records}
+    in_nodes = {w for w in wrapping if conv.is_langgraph_node(by_id[w].attributes or {})}
+    demoted = wrapping - in_nodes
+    for span_id in calls if in_nodes else ():
+        current = parent.get(span_id)
+        while current is not None:
+            if current in in_nodes:
+                demoted.add(span_id)
+                break
+            current = parent.get(current)
     for record in records:
-        if record.span_id in wrapping and conv.EXPLICIT_KIND not in record.attributes:  # a declared kind stands
+        if record.span_id in demoted and conv.EXPLICIT_KIND not in record.attributes:  # a declared kind stands
             record.kind = None
 
 
