@@ -201,10 +201,6 @@ def _span_record(raw: RawSpan, parent_id: str | None, agent_id: str | None, own_
     )
 
 
-_HANDOFF_TOOLS = ("transfer_to_agent", "handoff")
-_HANDOFF_TOOL_PREFIXES = ("transfer_to_", "handoff_to_")
-
-
 def _called_handoffs(records: list[SpanRecord], introduced: dict[str, conv.AgentIdentity]) -> None:
     """Tool calls that hand over to another agent (AutoGen's and the Agents SDK's
     `transfer_to_<agent>`, ADK's `transfer_to_agent`, LlamaIndex's `handoff`) are handoffs;
@@ -213,11 +209,7 @@ def _called_handoffs(records: list[SpanRecord], introduced: dict[str, conv.Agent
     for record in records:
         if record.kind != "tool_call":
             continue
-        attrs = record.attributes or {}
-        tool = attrs.get("gen_ai.tool.name") or attrs.get("tool.name") or attrs.get("traceloop.entity.name")
-        if not (isinstance(tool, str) and (tool in _HANDOFF_TOOLS or tool.startswith(_HANDOFF_TOOL_PREFIXES))):
-            continue  # the usual tool: not worth the full look
-        target, certain = called_handoff(attrs)
+        target, certain = called_handoff(record.attributes or {})
         if target is not None and (certain or conv.slug(target) in agents):
             record.kind = "handoff"
 

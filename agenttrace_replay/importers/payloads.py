@@ -355,6 +355,7 @@ def handoff_agents(attrs: Attrs, name: str) -> tuple[str | None, str | None]:
 
 
 _AGENT_ARGUMENT_TOOLS = ("transfer_to_agent", "handoff")  # Google ADK's and LlamaIndex's handoff tools
+_HANDOFF_TOOL_PREFIXES = ("transfer_to_", "handoff_to_")
 _CALLED_HANDOFF = re.compile(r"^(?:transfer_to_|handoff_to_)(.+)$")
 _HANDOFF_DESCRIPTION = re.compile(r"^\s*(?:handoff|hand off|transfer) to\b", re.IGNORECASE)
 
@@ -373,7 +374,7 @@ def called_handoff(attrs: Attrs) -> tuple[str | None, bool]:
         arguments = _call_arguments(recorded, True) if recorded is not None else None
         target = first(arguments, "to_agent", "agent_name") if isinstance(arguments, dict) else None
         return (target, True) if isinstance(target, str) else (None, False)
-    match = _CALLED_HANDOFF.match(tool)
+    match = _CALLED_HANDOFF.match(tool) if tool.startswith(_HANDOFF_TOOL_PREFIXES) else None  # cheap for the usual tool
     if match is None:
         return None, False
     description = first(attrs, "gen_ai.tool.description", "tool.description")  # AutoGen: "Handoff to weather_agent."

@@ -5,8 +5,8 @@ import pathlib
 import sys
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parent))  # common.py, beside this script
-from common import DATA, OpenAIServer, otlp_json, recording  # noqa: E402
-import os, sys, json, asyncio
+from common import DATA  # noqa: E402
+import os, json, asyncio
 variant = sys.argv[1]
 scenario = sys.argv[2] if len(sys.argv) > 2 else "single"
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"

@@ -2,8 +2,7 @@ import pathlib
 import sys
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parent))  # common.py, beside this script
-from common import DATA, OpenAIServer, otlp_json, recording, reply  # noqa: E402
-import json, sys, time
+from common import DATA, OpenAIServer, recording, save, save_requests, reply  # noqa: E402
 from agno.agent import Agent
 from agno.team import Team
 from agno.models.openai import OpenAIChat
@@ -48,7 +47,6 @@ with recording('agno-' + which) as (provider, exporter), OpenAIServer() as serve
     except Exception as e:
         import traceback; traceback.print_exc()
     inst.uninstrument()
-    spans = exporter.get_finished_spans()
-    open(OUT + '.json', 'w').write(otlp_json(spans))
-    json.dump([{'path': r.path, 'body': r.body} for r in server.requests], open(OUT + '.requests.json', 'w'), indent=1)
-    print(len(spans), 'spans', len(server.requests), 'requests')
+    save(exporter, OUT + '.json')
+    save_requests(server, OUT + '.requests.json')
+    print(len(exporter.get_finished_spans()), 'spans', len(server.requests), 'requests')

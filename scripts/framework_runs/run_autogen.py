@@ -5,8 +5,8 @@ import pathlib
 import sys
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parent))  # common.py, beside this script
-from common import DATA, OpenAIServer, otlp_json, recording  # noqa: E402
-import asyncio, sys, json
+from common import DATA  # noqa: E402
+import asyncio
 from common import OpenAIServer, recording, save, save_requests, summarize
 from opentelemetry import trace
 

@@ -4,8 +4,8 @@ import pathlib
 import sys
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parent))  # common.py, beside this script
-from common import DATA, OpenAIServer, otlp_json, recording  # noqa: E402
-import os, sys
+from common import DATA  # noqa: E402
+import os
 os.environ["CREWAI_DISABLE_TELEMETRY"] = "true"
 os.environ["CREWAI_TRACING_ENABLED"] = "false"
 os.environ["CREWAI_DISABLE_TRACKING"] = "true"

@@ -2,8 +2,8 @@ import pathlib
 import sys
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parent))  # common.py, beside this script
-from common import DATA, OpenAIServer, otlp_json, recording, reply  # noqa: E402
-import asyncio, json, sys, time
+from common import DATA, OpenAIServer, recording, save, save_requests, reply  # noqa: E402
+import asyncio
 from llama_index.core.agent.workflow import FunctionAgent, ReActAgent, AgentWorkflow
 from llama_index.core.tools import FunctionTool
 from llama_index.llms.openai import OpenAI
@@ -53,7 +53,6 @@ with recording('llama-' + which) as (provider, exporter), OpenAIServer() as serv
     except Exception as e:
         print('RUN ERROR', type(e).__name__, e)
     inst.uninstrument()
-    spans = exporter.get_finished_spans()
-    open(OUT + '.json', 'w').write(otlp_json(spans))
-    json.dump([{'path': r.path, 'body': r.body} for r in server.requests], open(OUT + '.requests.json', 'w'), indent=1)
-    print(len(spans), 'spans', len(server.requests), 'requests')
+    save(exporter, OUT + '.json')
+    save_requests(server, OUT + '.requests.json')
+    print(len(exporter.get_finished_spans()), 'spans', len(server.requests), 'requests')

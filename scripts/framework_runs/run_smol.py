@@ -2,8 +2,7 @@ import pathlib
 import sys
 
 sys.path.append(str(pathlib.Path(__file__).resolve().parent))  # common.py, beside this script
-from common import DATA, OpenAIServer, otlp_json, recording  # noqa: E402
-import json, sys
+from common import DATA, OpenAIServer, recording, save, save_requests  # noqa: E402
 from smolagents import ToolCallingAgent, OpenAIServerModel, tool
 from openinference.instrumentation.smolagents import SmolagentsInstrumentor
 
@@ -49,7 +48,6 @@ with recording('smol-' + which) as (provider, exporter), OpenAIServer() as serve
         print('RUN ERROR', type(e).__name__, e)
     print('RESULT', repr(result))
     inst.uninstrument()
-    spans = exporter.get_finished_spans()
-    open(OUT + '.json', 'w').write(otlp_json(spans))
-    json.dump([{'path': r.path, 'body': r.body} for r in server.requests], open(OUT + '.requests.json', 'w'), indent=1)
-    print(len(spans), 'spans', len(server.requests), 'requests')
+    save(exporter, OUT + '.json')
+    save_requests(server, OUT + '.requests.json')
+    print(len(exporter.get_finished_spans()), 'spans', len(server.requests), 'requests')
