@@ -18,7 +18,9 @@ The agent's chat history is rebuilt by replaying the trace's events in time orde
   history already holds a result for that tool call id. A tool span recorded without its
   call id (many OpenInference instrumentations) answers the assistant's latest unanswered
   call of that tool name (the one with the same arguments first), so the result stays tied
-  to its call as a chat API requires.
+  to its call as a chat API requires. A call that is tried again after it failed (the same
+  call id, or no call id, the same tool and arguments, and no open call left) answers with
+  the retry's result in place of the failure's: that is what the agent went on with.
 """
 
 from __future__ import annotations
@@ -249,6 +251,26 @@ def _pending_call_id(history: list[dict[str, Any]], name: Any, arguments: Any) -
     return None
 
 
+def _failed_attempt(
+    history: list[dict[str, Any]], attempts: Iterable[tuple[dict[str, Any], Any, bool]], name: Any, arguments: Any,
+    call_id: str | None = None,
+) -> tuple[int, dict[str, Any]] | None:
+    """(position, message) of the latest failed attempt still in the history that a later call
+    of the tool ``name`` retries: the same recorded call id, or, for a call recorded without
+    one, an attempt also recorded without one, with the same arguments (when both are known)."""
+    for message, attempt_arguments, had_id in reversed(list(attempts)):
+        if message.get("name") != name or had_id != (call_id is not None):
+            continue
+        if call_id is not None and message.get("tool_call_id") != call_id:
+            continue
+        if call_id is None and arguments is not None and attempt_arguments is not None and arguments != attempt_arguments:
+            continue
+        for index in range(len(history) - 1, -1, -1):
+            if history[index] is message:
+                return index, message
+    return None
+
+
 def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> list[SpanState]:
     """The state before each wanted span (all spans when ``span_ids`` is None), in execution order."""
     ordered = execution_order(bundle.spans)
@@ -271,6 +293,9 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
     started: set[str] = set()
     deferred: dict[str, SpanRecord] = {}
     states: list[SpanState] = []
+    # per agent, the tool messages of failed calls, with the call's arguments and whether the
+    # span recorded its call id: a retry replaces them
+    failed: dict[str | None, list[tuple[dict[str, Any], Any, bool]]] = {}
 
     def finish(span: SpanRecord) -> None:
         history = histories.setdefault(span.agent_id, [])
@@ -282,13 +307,27 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
         elif span.kind == "tool_call" or _called_as_tool(span):
             message = _tool_message(span)
             call_id = message.get("tool_call_id")
+            inp = span.input if isinstance(span.input, dict) else {}
+            retried = None
             if call_id is None:
-                inp = span.input if isinstance(span.input, dict) else {}
                 call_id = _pending_call_id(history, message.get("name"), inp.get("arguments"))
+                if call_id is None:  # no open call: a retry of a call whose attempt failed?
+                    retried = _failed_attempt(history, failed.get(span.agent_id, ()), message.get("name"), inp.get("arguments"))
+                    call_id = retried[1].get("tool_call_id") if retried else None
                 if call_id is not None:
                     message = {**message, "tool_call_id": call_id}
-            if not _has_tool_result(history, call_id):
+            elif _has_tool_result(history, call_id):
+                retried = _failed_attempt(history, failed.get(span.agent_id, ()), message.get("name"), inp.get("arguments"), call_id)
+            if retried is not None:
+                history[retried[0]] = message  # the agent got the retry's result, not the failure
+                failed[span.agent_id] = [a for a in failed[span.agent_id] if a[0] is not retried[1]]
+            elif not _has_tool_result(history, call_id):
                 history.append(message)
+            else:
+                return
+            if span.status != "ok" and call_id:
+                # a call recorded without its id is retried by another without one, and vice versa
+                failed.setdefault(span.agent_id, []).append((message, inp.get("arguments"), bool(inp.get("call_id"))))
 
     for _time, is_start, step, span in events:
         history = histories.setdefault(span.agent_id, [])

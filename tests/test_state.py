@@ -437,3 +437,40 @@ def test_a_handoff_called_as_a_tool_answers_its_call() -> None:
     ]
     history = by_span(build_states(bundle_of(spans)))["s3"].messages
     assert history[-1] == {"role": "tool", "content": "Transferred", "tool_call_id": "c9", "name": "transfer_to_billing"}
+
+
+# --- retried tool calls -------------------------------------------------------------------
+
+
+def _retry_spans(first_id, second_id, args_second=None):
+    call = {"id": "c1", "name": "lookup", "arguments": {"q": 1}}
+    second_args = {"q": 1} if args_second is None else args_second
+    return [
+        _llm("s1", 0, 10, [user("q")], [assistant(None, [call])]),
+        span("t", "s2", "lookup", 20, 30, kind="tool_call", agent_id="a", status="error", error="HTTP 503",
+             input={"name": "lookup", "arguments": {"q": 1}, "call_id": first_id}, output=None),
+        span("t", "s3", "lookup", 40, 50, kind="tool_call", agent_id="a",
+             input={"name": "lookup", "arguments": second_args, "call_id": second_id}, output={"result": "42"}),
+        _llm("s4", 60, 70, [], [assistant("done")]),
+    ]
+
+
+@pytest.mark.parametrize("ids", [(None, None), ("c1", "c1")], ids=["no call ids", "same call id"])
+def test_a_retried_tool_call_answers_with_the_retrys_result(ids) -> None:
+    st = by_span(build_states(bundle_of(_retry_spans(*ids))))
+    assert st["s3"].messages[-1] == {"role": "tool", "content": "error: HTTP 503", "tool_call_id": "c1", "name": "lookup"}
+    tools = [m for m in st["s4"].messages if m["role"] == "tool"]
+    assert tools == [{"role": "tool", "content": "42", "tool_call_id": "c1", "name": "lookup"}]
+
+
+def test_a_later_call_with_other_arguments_is_not_a_retry() -> None:
+    messages = by_span(build_states(bundle_of(_retry_spans(None, None, args_second={"q": 2}))))["s4"].messages
+    assert [m.get("tool_call_id") for m in messages if m["role"] == "tool"] == ["c1", None]
+    assert [m["content"] for m in messages if m["role"] == "tool"] == ["error: HTTP 503", "42"]
+
+
+def test_a_successful_call_is_never_replaced_by_a_later_one() -> None:
+    spans = _retry_spans("c1", "c1")
+    spans[1].status, spans[1].error, spans[1].output = "ok", None, {"result": "41"}
+    messages = by_span(build_states(bundle_of(spans)))["s4"].messages
+    assert [m["content"] for m in messages if m["role"] == "tool"] == ["41"]
