@@ -117,9 +117,14 @@ def _left_out(key: str) -> bool:
     """Whether an attribute key names prompt or completion content or the span's outcome."""
     if key.startswith(_CONTENT_PREFIXES) or key.startswith(_OUTCOME_PREFIXES):
         return True
-    if key.startswith("gen_ai.request."):  # what was asked for, e.g. gen_ai.request.choice.count
-        return False
-    return any(word.lower() in _OUTCOME_WORDS for word in _WORD_BREAK.split(key))
+    previous = ""
+    for word in map(str.lower, _WORD_BREAK.split(key)):
+        if word in ("request", "requests"):  # what was asked for: gen_ai.request.choice.count, llm.request.*
+            return False
+        if word in _OUTCOME_WORDS and not (word == "choice" and previous == "tool"):  # tool_choice is asked for
+            return True
+        previous = word
+    return False
 
 
 def light_attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:

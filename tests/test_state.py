@@ -474,3 +474,26 @@ def test_a_successful_call_is_never_replaced_by_a_later_one() -> None:
     spans[1].status, spans[1].error, spans[1].output = "ok", None, {"result": "41"}
     messages = by_span(build_states(bundle_of(spans)))["s4"].messages
     assert [m["content"] for m in messages if m["role"] == "tool"] == ["41"]
+
+
+# --- which attributes a checkpoint leaves out -----------------------------------------------
+
+
+@pytest.mark.parametrize("key", [
+    "gen_ai.response.model", "ai.toolCall.result", "mlflow.spanOutputs", "traceloop.entity.output",
+    "tool_response", "llm.output_messages.0.message.content", "error.type",
+])
+def test_outcome_attributes_are_left_out(key) -> None:
+    from agenttrace_replay.state import light_attributes
+
+    assert light_attributes({key: "x"}) == {}
+
+
+@pytest.mark.parametrize("key", [
+    "gen_ai.request.choice.count", "llm.request.tool_choice", "llm.request.functions.0.name",
+    "ai.settings.toolChoice", "llm.tool_choice", "gen_ai.request.model", "tool.name",
+])
+def test_what_was_asked_for_stays_in(key) -> None:
+    from agenttrace_replay.state import light_attributes
+
+    assert light_attributes({key: "x"}) == {key: "x"}
