@@ -371,7 +371,8 @@ class CheckpointManager:
 
     # --- deleting ----------------------------------------------------------------------
     async def delete_checkpoint(self, checkpoint_id: str) -> str:
-        """Delete a checkpoint and its replays; checkpoints stored against it are re-encoded."""
+        """Delete a checkpoint and its replays; checkpoints stored against it are re-encoded,
+        and the stored values no other checkpoint of the trace uses go with it."""
         q = self.db.q
         async with self.db.transaction() as conn:
             full = await self.resolve_id(checkpoint_id, conn)
@@ -387,4 +388,5 @@ class CheckpointManager:
                     q.update_checkpoint_list, row.checkpoint_id, row.list, row.base_checkpoint_id, row.base_list, row.keep, row.added, row.pos
                 )
             await conn.execute(q.delete_checkpoint, full)
+            await conn.execute(q.delete_unused_blobs, trace_id)
         return full

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -559,3 +560,28 @@ async def test_two_deletes_of_one_checkpoint_at_once(db_url: str, db: Database) 
         await third.close()
     assert sorted(type(r).__name__ for r in results) == ["NotFound", "str"]
     assert await assert_restores(CheckpointManager(db), bundle) == 59
+
+
+async def test_deleting_checkpoints_takes_the_content_only_they_used(db: Database) -> None:
+    bundle = long_trace(60)
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    ids = await manager.auto_checkpoint_trace("trace-long")
+
+    async def blob_count() -> int:
+        async with db.acquire() as conn:
+            return await conn.fetchval(f"SELECT count(*) FROM {db.schema}.blobs")
+
+    full = await blob_count()
+    await manager.delete_checkpoint(ids[-1])  # the last step's input and history entries are its own
+    assert await blob_count() < full
+    await assert_restores(manager, bundle)
+    for checkpoint_id in random.Random(7).sample(ids[:-1], len(ids) - 1):
+        await manager.delete_checkpoint(checkpoint_id)
+        if random.Random(checkpoint_id).random() < 0.2:
+            await assert_restores(manager, bundle)
+    assert await blob_count() == 0
+    # and putting them back stores the content again
+    assert await manager.auto_checkpoint_trace("trace-long") == ids
+    assert await blob_count() == full
+    await assert_restores(manager, bundle)
