@@ -25,7 +25,7 @@ from agenttrace_replay.errors import InvalidInput, NotFound
 from agenttrace_replay.records import SPAN_KINDS
 from agenttrace_replay.state import SpanState, agent_info, build_states, span_info
 from agenttrace_replay.db.codecs import RawJSON
-from agenttrace_replay.storage import ListRow, ListStore, canonical, digest_text
+from agenttrace_replay.storage import HASH_SIZE, ListRow, ListStore, canonical, digest_text, split_hashes
 
 DEFAULT_KINDS = ("llm_call", "tool_call", "handoff", "checkpoint")
 CHECKPOINT_COLUMNS = (
@@ -381,6 +381,11 @@ class CheckpointManager:
             if trace_id is None or await conn.fetchval(q.checkpoint_trace, full) is None:  # deleted meanwhile
                 raise NotFound(f"no checkpoint '{checkpoint_id}'.", CHECKPOINT_HINT)
             store = ListStore(ListRow(**dict(r)) for r in await conn.fetch(q.trace_checkpoint_lists, trace_id))
+            singles = {r[0]: r[1:] for r in await conn.fetch(q.checkpoint_single_hashes, trace_id)}
+            # what only this checkpoint may have used: its single values and its lists' own entries
+            candidates = set(singles.pop(full, ())) | {
+                h for key, row in store.rows.items() if key[0] == full for h in split_hashes(row.added)
+            }
             changed = store.without(full)
             # point dependants away first, then delete (the foreign key checks both steps)
             for row in changed:
@@ -388,5 +393,22 @@ class CheckpointManager:
                     q.update_checkpoint_list, row.checkpoint_id, row.list, row.base_checkpoint_id, row.base_list, row.keep, row.added, row.pos
                 )
             await conn.execute(q.delete_checkpoint, full)
-            await conn.execute(q.delete_unused_blobs, trace_id)
+            unused = _unused(candidates, singles.values(), store.rows.values())
+            if unused:
+                await conn.execute(q.delete_blobs, trace_id, unused)
         return full
+
+
+def _unused(candidates: set[bytes], singles: Iterable[Iterable[bytes]], rows: Iterable[ListRow]) -> list[bytes]:
+    """The candidate hashes that no other checkpoint names: not among their single values,
+    nor in any remaining list's own entries (a list's other entries are in its base's rows)."""
+    named = {h for hashes in singles for h in hashes}
+    packed = b"".join(row.added for row in rows)  # every entry starts at a multiple of HASH_SIZE
+    unused = []
+    for h in candidates - named:
+        at = packed.find(h)
+        while at != -1 and at % HASH_SIZE:
+            at = packed.find(h, at + 1)
+        if at == -1:
+            unused.append(h)
+    return unused

@@ -138,20 +138,11 @@ SELECT trace_id FROM {schema}.checkpoints WHERE checkpoint_id = $1
 -- name: delete_checkpoint
 DELETE FROM {schema}.checkpoints WHERE checkpoint_id = $1
 
--- name: delete_unused_blobs
--- Blobs of a trace that no checkpoint of it names any more: its single values and every
--- hash in its lists' `added` (a list's other entries are in its base's rows, still there).
-DELETE FROM {schema}.blobs b
-WHERE b.trace_id = $1 AND b.hash NOT IN (
-    SELECT unnest(ARRAY[c.span_hash, c.agent_hash, c.input_hash])
-    FROM {schema}.checkpoints c WHERE c.trace_id = $1
-    UNION ALL
-    SELECT substring(l.added FROM i * 16 + 1 FOR 16)
-    FROM {schema}.checkpoints c
-    JOIN {schema}.checkpoint_lists l ON l.checkpoint_id = c.checkpoint_id
-    CROSS JOIN LATERAL generate_series(0, length(l.added) / 16 - 1) AS i
-    WHERE c.trace_id = $1
-)
+-- name: checkpoint_single_hashes
+SELECT checkpoint_id, span_hash, agent_hash, input_hash FROM {schema}.checkpoints WHERE trace_id = $1
+
+-- name: delete_blobs
+DELETE FROM {schema}.blobs WHERE trace_id = $1 AND hash = ANY($2::bytea[])
 
 -- name: set_checkpoint_name
 UPDATE {schema}.checkpoints SET name = $2 WHERE checkpoint_id = $1
