@@ -32,8 +32,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "crewai_oi": {"agents": {"Report Writer", "Weather Researcher"}},
     "llamaindex_function_agent": {"agents": set()},  # the instrumentation records no agent
     "llamaindex_handoff": {"agents": set(), "first_handoff": (None, "weather")},
-    "smolagents_managed": {"agents": {"manager.run", "weather_agent.run"}},
-    "smolagents_single": {"agents": {"weather_bot.run"}},
+    "smolagents_managed": {"agents": {"manager", "weather_agent"}},
+    "smolagents_single": {"agents": {"weather_bot"}},
 }
 # CrewAI's event listener records the tool call it saw with its name quoted ("'get_weather'")
 # and its arguments escaped twice: that model call cannot match what was sent.

@@ -218,6 +218,8 @@ def agent_identity(attrs: Attrs, name: str, langgraph_root: bool = False) -> Age
                 return None
         elif oi_kind == "AGENT" and not is_langgraph_node(attrs):
             agent_name = first(attrs, "graph.node.id")
+            if agent_name is None and name.endswith(".run") and "smolagents.max_steps" in attrs:
+                agent_name = name[: -len(".run")] or None  # smolagents names the span `<agent name>.run`
             if agent_name is None:
                 agent_name, unnamed = name or None, True
             if agent_name is None:
