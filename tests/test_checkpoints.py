@@ -118,6 +118,45 @@ async def test_manager_accepts_a_plain_asyncpg_pool(db_url: str, db: Database) -
         await pool.close()
 
 
+async def test_the_callers_pool_keeps_its_own_json_handling(db_url: str, db: Database) -> None:
+    """The library's codecs are on a caller's connection only while the library uses it: the
+    caller's own queries still send and get JSON as text (asyncpg's default)."""
+    await load(db, weather_trace())
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("CREATE TABLE app_notes (id int, body jsonb, raw json)")
+        manager = CheckpointManager(pool)
+        ids = await manager.auto_checkpoint_trace("trace-weather")
+        assert (await manager.restore(ids[-1]))["messages"][-1]["role"] == "tool"
+        async with pool.acquire() as conn:
+            await conn.execute("INSERT INTO app_notes VALUES (1, $1, $2)", json.dumps({"a": 1}), '{"b": 2}')
+            row = await conn.fetchrow("SELECT body, raw, jsonb_typeof(body) AS t FROM app_notes")
+        assert (row["body"], row["raw"], row["t"]) == ('{"a": 1}', '{"b": 2}', "object")
+        # and the library still works on the same connection afterwards
+        assert (await manager.restore(ids[0]))["span"]["span_id"] == "s-llm1"
+    finally:
+        await pool.close()
+
+
+async def test_a_callers_own_json_codec_is_replaced_by_one_that_works_alike(db_url: str, db: Database) -> None:
+    await load(db, weather_trace())
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+
+    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=1, init=init)
+    try:
+        manager = CheckpointManager(pool)
+        ids = await manager.auto_checkpoint_trace("trace-weather")
+        await manager.restore(ids[-1])
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT $1::jsonb", {"a": [1, "x"]}) == {"a": [1, "x"]}
+            assert await conn.fetchval("SELECT '{\"b\": 2}'::json") == '{"b": 2}'  # json left at the default
+    finally:
+        await pool.close()
+
+
 async def test_auto_kinds_are_configurable_and_checked(db: Database) -> None:
     await load(db, weather_trace())
     manager = CheckpointManager(db)

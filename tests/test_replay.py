@@ -7,6 +7,7 @@ Executors are tested on their own in tests/test_executor*.py; here they run insi
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -587,9 +588,9 @@ async def test_a_raw_asyncpg_pool_without_codecs_works(db: Database, db_url: str
         assert result.success and result.diff["has_changes"]
         assert await rx.get_replay(result.replay_id) == result
         assert [r["replay_id"] for r in await rx.list_replays(WEATHER)] == [result.replay_id]
-        async with pool.acquire() as conn:
-            stored = await conn.fetchval("SELECT replay_output FROM agenttrace.replays")
-        assert isinstance(stored, dict) and stored == result.replay_output  # json, not text
+        async with pool.acquire() as conn:  # the caller's own connection: JSON as text, stored as an object
+            stored, kind = await conn.fetchrow("SELECT replay_output, jsonb_typeof(replay_output) FROM agenttrace.replays")
+        assert kind == "object" and json.loads(stored) == result.replay_output
     finally:
         await pool.close()
 

@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 import asyncpg
 
 from agenttrace_replay.config import Settings, redact_url, validate_schema, DEFAULT_SCHEMA
-from agenttrace_replay.db.codecs import ensure_codecs, init_connection
+from agenttrace_replay.db.codecs import borrow_codecs, init_connection, return_codecs
 from agenttrace_replay.db.queries import Queries, queries_for
 from agenttrace_replay.errors import DatabaseUnavailable, InvalidInput
 
@@ -40,8 +40,15 @@ class Database:
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn:
-            await ensure_codecs(conn)
-            yield conn
+            # a pool made without our codecs: they are put on for this use only, so the
+            # caller's own queries still get JSON as text
+            borrowed = await borrow_codecs(conn)
+            try:
+                yield conn
+            except BaseException:
+                await return_codecs(conn, borrowed, failed=True)
+                raise
+            await return_codecs(conn, borrowed)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

@@ -34,14 +34,17 @@ def _decode_jsonb(data: bytes) -> Any:
 
 async def init_connection(conn: Any) -> None:
     """Register the codecs on one connection (the pool's ``init`` hook)."""
-    await conn.set_type_codec(
-        "jsonb", schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary"
-    )
-    await conn.set_type_codec(
-        "json", schema="pg_catalog", encoder=_dumps, decoder=loads, format="binary"
-    )
+    await _set_codec(conn, "jsonb")
+    await _set_codec(conn, "json")
     _widen_send_buffer(conn)
     _prepared.add(_raw(conn))
+
+
+async def _set_codec(conn: Any, name: str) -> None:
+    if name == "jsonb":
+        await conn.set_type_codec(name, schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary")
+    else:
+        await conn.set_type_codec(name, schema="pg_catalog", encoder=_dumps, decoder=loads, format="binary")
 
 
 def _widen_send_buffer(conn: Any) -> None:
@@ -61,10 +64,41 @@ def _widen_send_buffer(conn: Any) -> None:
             pass  # an unusual socket: the default buffer works, only slower
 
 
-async def ensure_codecs(conn: Any) -> None:
-    """Register the codecs on a connection from a pool the caller created without them."""
-    if _raw(conn) not in _prepared:
-        await init_connection(conn)
+async def borrow_codecs(conn: Any) -> tuple[str, ...]:
+    """Put the codecs on a connection of a pool the caller created without them, for one use.
+
+    Returns the types whose codecs `return_codecs` must take off again: those the caller's
+    connection had left at asyncpg's default (JSON text as `str`), which the caller's own
+    code relies on. A type the caller gave a codec of its own (objects in and out, as ours)
+    keeps ours from then on: asyncpg cannot hand back the caller's codec to restore.
+    """
+    raw = _raw(conn)
+    if raw in _prepared:
+        return ()
+    row = await conn.fetchrow("SELECT '1'::jsonb, '1'::json")
+    defaults = tuple(name for name, value in zip(("jsonb", "json"), row) if type(value) is str)
+    for name in ("jsonb", "json"):
+        await _set_codec(conn, name)
+    if not defaults:
+        _prepared.add(raw)
+    return defaults
+
+
+async def return_codecs(conn: Any, names: tuple[str, ...], *, failed: bool = False) -> None:
+    """Give a borrowed connection back with asyncpg's default codecs for ``names``.
+
+    If that fails, the connection is closed instead (the pool replaces it): it must not go
+    back to the caller with our codecs. The error is raised unless the use itself ``failed``
+    (its own error is the one to report).
+    """
+    if names and not conn.is_closed():
+        try:
+            for name in names:
+                await conn.reset_type_codec(name, schema="pg_catalog")
+        except BaseException:
+            conn.terminate()
+            if not failed:
+                raise
 
 
 def _raw(conn: Any) -> Any:
