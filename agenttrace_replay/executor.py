@@ -121,6 +121,7 @@ class ReplayExecutor:
         bound to the caller's loop."""
         self.checkpoints = checkpoint_manager
         self.own_thread = own_thread
+        self.interrupted: ReplayResult | None = None  # the stored replay of the last interrupted `replay`
         self.db = Database.wrap(db_pool, checkpoint_manager.db.schema) if db_pool is not None else checkpoint_manager.db
 
     async def replay(self, checkpoint_id: str, config: ReplayConfig | None = None) -> ReplayResult:
@@ -162,8 +163,10 @@ class ReplayExecutor:
         except DeadlinePassed as exc:
             error = str(exc)
         except (asyncio.CancelledError, KeyboardInterrupt):
-            # Ctrl-C or a cancelled caller: keep the replay as interrupted, then stop.
-            await asyncio.shield(self._store(self._interrupted(checkpoint, name, new_input, config, started)))
+            # Ctrl-C, a termination signal or a cancelled caller: keep the replay as
+            # interrupted (`self.interrupted`), then stop.
+            self.interrupted = self._interrupted(checkpoint, name, new_input, config, started, outputs["span_output"])
+            await asyncio.shield(self._store(self.interrupted))
             raise
         except Escaped as exc:  # SystemExit and the like: the agent's failure, not the caller's exit
             error = _error_text(exc.original)
@@ -244,10 +247,12 @@ class ReplayExecutor:
             "node": node, "occurrence": occurrence, "messages": stop_state.messages,
         }
 
-    def _interrupted(self, checkpoint: Any, name: str, new_input: Any, config: ReplayConfig, started: float) -> ReplayResult:
+    def _interrupted(
+        self, checkpoint: Any, name: str, new_input: Any, config: ReplayConfig, started: float, original: Any
+    ) -> ReplayResult:
         return ReplayResult(
             replay_id=idlib.new_id("rpl"), checkpoint_id=checkpoint.checkpoint_id, trace_id=checkpoint.trace_id,
-            original_output=None, replay_output=None, diff=None, success=False, error="interrupted",
+            original_output=original, replay_output=None, diff=None, success=False, error="interrupted",
             duration_ms=(time.perf_counter() - started) * 1000, executor=name, input=new_input,
             config=config.stored(),
         )

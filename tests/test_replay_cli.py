@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -190,7 +191,7 @@ def test_fail_on_diff_exits_6_when_the_outputs_differ(cli) -> None:
     assert result.stderr == "outputs differ: 1 change: 1 changed\n"
 
     as_json = cli("replay", "run", LLM2, "--dry-run", "--fail-on-diff", "--json")
-    assert as_json.exit_code == 6 and as_json.stderr == ""
+    assert as_json.exit_code == 6 and as_json.stderr == "outputs differ: 1 change: 1 changed\n"  # for the CI log
     assert json.loads(as_json.stdout)["diff"]["has_changes"] is True
 
 
@@ -255,8 +256,8 @@ def test_an_executor_failure_with_json_prints_the_failed_replay_as_json(cli, reg
         raise RuntimeError("boom")
 
     result = cli("replay", "run", LLM1, "--executor", registered("broken", broken), "--json")
-    assert result.exit_code == 5 and result.stderr == ""
     data = json.loads(result.stdout)
+    assert result.exit_code == 5 and result.stderr == f"error: replay {data['replay_id']} failed: RuntimeError: boom\n"
     assert data["success"] is False and data["error"] == "RuntimeError: boom"
 
 
@@ -575,7 +576,7 @@ def command(db_url: str, *args: str, cwd: Path | None = None, timeout: float = 6
 def test_process_dry_run_json(weather: str) -> None:
     proc = command(weather, "replay", "run", LLM2, "--dry-run", "--json", "--input", f"query={TOKYO}", "--fail-on-diff")
     assert proc.returncode == 6, proc.stderr
-    assert proc.stderr == ""
+    assert proc.stderr.startswith("outputs differ: ")
     data = json.loads(proc.stdout)
     assert data["diff"]["has_changes"] and data["executor"] == "mock"
     assert [r["replay_id"] for r in replays(weather)] == [data["replay_id"]]
@@ -647,3 +648,46 @@ def test_process_timeout_does_not_wait_for_a_stuck_graph(langgraph_db: tuple[str
     assert elapsed < 20
     (row,) = replays(db_url)
     assert row["error"] == "timed out after 1 s"
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_process_stopped_by_a_signal_stores_the_replay_as_interrupted(
+    langgraph_db: tuple[str, str], tmp_path: Path, signame: str
+) -> None:
+    """A CI job cancelled (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C mid-replay: the replay
+    is stored as interrupted, --json prints it, and the exit code is 128 + the signal."""
+    db_url, checkpoint = langgraph_db
+    started_file = tmp_path / "started"
+    module = tmp_path / "waiting_graph.py"
+    module.write_text(
+        "import pathlib, time\n"
+        "from agents import react_graph\n\n\n"
+        "class Waiting(react_graph.DeterministicChatModel):\n"
+        "    def _generate(self, messages, stop=None, run_manager=None, **kwargs):\n"
+        f"        pathlib.Path({str(started_file)!r}).write_text('x')\n"
+        "        time.sleep(60)\n"
+        "        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)\n\n\n"
+        "graph = react_graph.build_graph(model=Waiting())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTTRACE_", "OPENAI_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agenttrace_replay", "--db", db_url, "replay", "run", checkpoint,
+         "--graph", f"{module}:graph", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=TESTS_DIR, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while not started_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started_file.exists(), proc.stderr.read() if proc.poll() is not None else "the graph never ran"
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + getattr(signal, signame), err
+    assert err.strip() == ("interrupted" if signame == "SIGINT" else f"terminated (signal {getattr(signal, signame)})")
+    data = json.loads(out)
+    (row,) = replays(db_url)
+    assert row["replay_id"] == data["replay_id"] and row["error"] == data["error"] == "interrupted"
+    assert row["original_output"] == data["original_output"] is not None

@@ -80,13 +80,40 @@ def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migra
     return guarded(ctx, lambda: asyncio.run(main()))
 
 
+# The signal that stopped the command, when it was not Ctrl-C: its exit code is 128 + it.
+_stopped_by: int | None = None
+
+
+def _stop_as_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM and SIGHUP (a CI job cancelled, `timeout`, `docker stop`, a closed terminal)
+    stop a command the way Ctrl-C does: a running replay is stored as interrupted."""
+    import signal
+
+    global _stopped_by
+    _stopped_by = signum
+    signal.raise_signal(signal.SIGINT)
+
+
+def _on_termination_signals() -> None:
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, None):
+            signal.signal(number, _stop_as_interrupt)
+
+
 def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
     debug = options(ctx).debug
+    _on_termination_signals()
     try:
         return fn()
     except AgentTraceError as exc:
         fail(exc, debug)
     except KeyboardInterrupt:
+        if _stopped_by is not None:
+            sys.stderr.write(f"terminated (signal {_stopped_by})\n")
+            raise typer.Exit(128 + _stopped_by) from None
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort, SystemExit):

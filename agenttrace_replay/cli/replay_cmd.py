@@ -86,8 +86,16 @@ def run_(
     guarded(ctx, config.validate)
 
     async def replay(db):  # type: ignore[no-untyped-def]
+        import asyncio
+
         _daemon_worker_threads()
-        return await _engine(db, own_thread=True).replay(checkpoint, config)
+        engine = _engine(db, own_thread=True)
+        try:
+            return await engine.replay(checkpoint, config)
+        except asyncio.CancelledError:  # Ctrl-C or a termination signal: the stored interrupted replay
+            if json and engine.interrupted is not None:
+                print_json(engine.interrupted.as_dict())
+            raise
 
     result = run(ctx, replay)
     if json:
@@ -96,13 +104,12 @@ def run_(
         from agenttrace_replay.cli.render_replay import replay_summary
 
         stdout().print(replay_summary(result, show_diff=True))
-    if not result.success:
-        if not json:  # one line, not wrapped to the console's width
-            sys.stderr.write(f"error: replay {result.replay_id} failed: {_one_line(result.error)}\n")
+    # the reason on stderr also with --json (stdout stays the JSON): it is what a CI log shows
+    if not result.success:  # one line, not wrapped to the console's width
+        sys.stderr.write(f"error: replay {result.replay_id} failed: {_one_line(result.error)}\n")
         raise typer.Exit(int(ExitCode.EXECUTOR))
     if fail_on_diff and result.diff and result.diff.get("has_changes"):
-        if not json:
-            sys.stderr.write(f"outputs differ: {result.diff.get('summary')}\n")
+        sys.stderr.write(f"outputs differ: {_one_line(result.diff.get('summary'))}\n")
         raise typer.Exit(int(ExitCode.DIFF_FOUND))
 
 
