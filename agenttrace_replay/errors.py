@@ -42,6 +42,14 @@ class InvalidInput(AgentTraceError):
     http_status = 422
 
 
+class WouldDiscard(InvalidInput):
+    """Replacing stored traces with changed copies would delete their checkpoints and replays."""
+
+    def __init__(self, message: str, hint: str, discards: dict[str, tuple[int, int]]) -> None:
+        super().__init__(message, hint)
+        self.discards = discards  # trace id: (checkpoints, replays)
+
+
 class AmbiguousId(InvalidInput):
     """An id prefix matches more than one object."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import asyncpg
 
 from agenttrace_replay import ids
 from agenttrace_replay.db import Database
-from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.errors import InvalidInput, WouldDiscard
 from agenttrace_replay.records import (
     SPAN_KINDS,
     SPAN_STATUSES,
@@ -43,14 +44,20 @@ class ImportResult:
 
     imported: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # also in `imported`: stored again, changed
+    unchanged: list[str] = field(default_factory=list)  # --replace of an identical copy: left as it was
     spans: int = 0
+    discarded_checkpoints: int = 0  # of the replaced traces' old versions
+    discarded_replays: int = 0
 
     def add(self, other: "ImportResult") -> None:
         self.imported += other.imported
         self.skipped += other.skipped
         self.replaced += other.replaced
+        self.unchanged += other.unchanged
         self.spans += other.spans
+        self.discarded_checkpoints += other.discarded_checkpoints
+        self.discarded_replays += other.discarded_replays
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,8 +65,13 @@ class ImportResult:
             "spans": self.spans,
             "skipped": len(self.skipped),
             "replaced": len(self.replaced),
+            "unchanged": len(self.unchanged),
             "imported_ids": self.imported,
             "skipped_ids": self.skipped,
+            "replaced_ids": self.replaced,
+            "unchanged_ids": self.unchanged,
+            "discarded_checkpoints": self.discarded_checkpoints,
+            "discarded_replays": self.discarded_replays,
         }
 
 
@@ -269,16 +281,22 @@ async def import_bundles(
     bundles: list[TraceBundle],
     *,
     replace: bool = False,
+    discard: bool = False,
     on_spans: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write the bundles in one transaction. Traces already present are skipped unless ``replace``.
+
+    With ``replace``, a stored trace identical to the one given is left as it is, with its
+    checkpoints and replays (``unchanged``); a changed one is deleted and stored again
+    (``replaced``). Its checkpoints and replays belong to the old version and go with it,
+    which needs ``discard``: without it, `WouldDiscard` is raised and nothing is written.
 
     ``on_spans(n)`` is called as spans are stored, a batch at a time (and with a skipped
     trace's span count), so the calls add up to the bundles' spans: a progress bar's steps.
     """
     result = ImportResult()
     with gc_paused():
-        await _import(db, bundles, replace, on_spans or _ignore, result)
+        await _import(db, bundles, replace, discard, on_spans or _ignore, result)
     return result
 
 
@@ -287,15 +305,64 @@ def _ignore(_count: int) -> None:
 
 
 async def _import(
-    db: Database, bundles: list[TraceBundle], replace: bool, on_spans: Callable[[int], None], result: ImportResult,
+    db: Database, bundles: list[TraceBundle], replace: bool, discard: bool, on_spans: Callable[[int], None],
+    result: ImportResult,
 ) -> None:
     async with db.transaction() as conn:
         if replace:
-            trace_ids = [b.trace.trace_id for b in bundles]
-            deleted = await conn.fetch(db.q.delete_traces, trace_ids)
-            result.replaced = [r[0] for r in deleted]
+            bundles = await _replace(conn, db, bundles, discard, result, on_spans)
         for bundle in bundles:
             await _write_bundle(conn, db, bundle, result, on_spans)
+
+
+async def _replace(
+    conn: Any, db: Database, bundles: list[TraceBundle], discard: bool, result: ImportResult,
+    on_spans: Callable[[int], None],
+) -> list[TraceBundle]:
+    """Delete the stored traces that the bundles change; the bundles still to write."""
+    from agenttrace_replay.importers.native import bundle_to_dict
+
+    stored = {r["trace_id"]: (r["checkpoints"], r["replays"]) for r in await conn.fetch(
+        db.q.stored_with_work, [b.trace.trace_id for b in bundles])}  # fmt: skip
+    changed: dict[str, tuple[int, int]] = {}
+    to_write = []
+    given = Counter(b.trace.trace_id for b in bundles)
+    for bundle in bundles:
+        trace_id = bundle.trace.trace_id
+        if trace_id not in stored:
+            to_write.append(bundle)
+        elif given[trace_id] == 1 and _same_trace(await _read_trace(conn, db, trace_id), bundle.complete(), bundle_to_dict):
+            result.unchanged.append(trace_id)
+            on_spans(len(bundle.spans))
+        else:  # changed, or given more than once (the write says whether the copies agree)
+            changed[trace_id] = stored[trace_id]
+            to_write.append(bundle)
+    discards = {t: counts for t, counts in changed.items() if any(counts)}
+    if discards and not discard:
+        first, (checkpoints, replays) = next(iter(discards.items()))
+        more = f" (and {len(discards) - 1} more trace(s))" if len(discards) > 1 else ""
+        raise WouldDiscard(
+            f"trace {first} is stored with {checkpoints} checkpoint(s) and {replays} replay(s), which replacing it "
+            f"with the changed copy given would delete{more}.",
+            "Pass --yes to replace it anyway, or leave --replace out to keep the stored one. Nothing was imported.",
+            discards,
+        )
+    if changed:
+        await conn.execute(db.q.delete_traces, list(changed))
+        result.replaced = list(changed)
+        result.discarded_checkpoints = sum(c for c, _ in changed.values())
+        result.discarded_replays = sum(r for _, r in changed.values())
+    return to_write
+
+
+def _same_trace(stored: TraceBundle, given: TraceBundle, as_dict: Callable[[TraceBundle], dict[str, Any]]) -> bool:
+    """Whether a stored trace holds exactly what is given for it (span order aside)."""
+    a, b = as_dict(stored), as_dict(given)
+    return (
+        a["trace"] == b["trace"] and a["agents"] == b["agents"]
+        and {s["span_id"]: s for s in a["spans"]} == {s["span_id"]: s for s in b["spans"]}
+        and len(a["spans"]) == len(b["spans"])
+    )
 
 
 # What a write raises for a value validate_bundle let through (a NUL character, say); the
@@ -439,9 +506,13 @@ async def get_trace(db: Database, trace_id: str) -> TraceBundle:
     """The whole trace (a unique id prefix is enough); spans in execution order."""
     async with db.acquire() as conn:
         full_id = await resolve_trace_id(db, trace_id, conn)
-        row = await conn.fetchrow(db.q.get_trace, full_id)
-        agents = await conn.fetch(db.q.get_agents, full_id)
-        spans = await conn.fetch(db.q.get_spans, full_id)
+        return await _read_trace(conn, db, full_id)
+
+
+async def _read_trace(conn: Any, db: Database, full_id: str) -> TraceBundle:
+    row = await conn.fetchrow(db.q.get_trace, full_id)
+    agents = await conn.fetch(db.q.get_agents, full_id)
+    spans = await conn.fetch(db.q.get_spans, full_id)
     return TraceBundle(
         TraceRecord(**dict(row)),
         [AgentRecord(**dict(a)) for a in agents],

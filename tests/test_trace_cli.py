@@ -90,8 +90,9 @@ def test_a_gzip_file_imports_whatever_it_is_called(cli, docs: dict[str, Path], t
 
 def test_import_json_summary(cli, docs: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
     first = json.loads(ok(cli("trace", "import", str(docs["genai"]), "--json")).stdout)
-    assert first == {"traces": 1, "spans": 10, "skipped": 0, "replaced": 0,
-                     "imported_ids": [genai_id(docs)], "skipped_ids": []}  # fmt: skip
+    assert first == {"traces": 1, "spans": 10, "skipped": 0, "replaced": 0, "unchanged": 0,
+                     "imported_ids": [genai_id(docs)], "skipped_ids": [], "replaced_ids": [], "unchanged_ids": [],
+                     "discarded_checkpoints": 0, "discarded_replays": 0}  # fmt: skip
     second = json.loads(ok(cli("trace", "import", str(docs["genai"]), "--json")).stdout)
     assert (second["traces"], second["spans"], second["skipped"]) == (0, 0, 1)
 
@@ -116,6 +117,40 @@ def test_import_replace(cli, docs: dict[str, Path]) -> None:  # type: ignore[no-
     assert replaced.stdout == SUMMARY.format(1, 3, 0) + "; replaced 1\n"
     shown = json.loads(ok(cli("trace", "show", genai_id(docs), "--json")).stdout)
     assert shown["trace"]["name"] == "renamed by hand" and len(shown["spans"]) == 3
+    again = ok(cli("trace", "import", "-", "--replace", input=text))  # the same copy again: left alone
+    assert again.stdout == SUMMARY.format(0, 0, 0) + "; 1 unchanged\n"
+
+
+def test_import_replace_asks_before_deleting_checkpoints_and_replays(cli, docs: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+    ok(cli("trace", "import", str(docs["genai"])))
+    trace_id = genai_id(docs)
+    ok(cli("checkpoint", "auto", trace_id))
+    checkpoints = json.loads(ok(cli("checkpoint", "list", trace_id, "--json")).stdout)
+    ok(cli("replay", "run", checkpoints[0]["checkpoint_id"], "--dry-run"))
+
+    same = json.loads(ok(cli("trace", "import", str(docs["genai"]), "--replace", "--json")).stdout)
+    assert (same["unchanged_ids"], same["replaced"], same["discarded_replays"]) == ([trace_id], 0, 0)
+    assert len(json.loads(ok(cli("replay", "list", trace_id, "--json")).stdout)) == 1
+
+    exported = json.loads(ok(cli("trace", "export", trace_id)).stdout)
+    exported["traces"][0]["trace"]["name"] = "edited"
+    text = json.dumps(exported)
+    refused = cli("trace", "import", "-", "--replace", input=text)  # no terminal to ask on
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: trace {trace_id} is stored with {len(checkpoints)} checkpoint(s) and 1 replay(s), which replacing it "
+        "with the changed copy given would delete. Pass --yes to replace it anyway, or leave --replace out to keep "
+        "the stored one. Nothing was imported.\n"
+    )
+    assert json.loads(ok(cli("trace", "show", trace_id, "--json")).stdout)["trace"]["name"] != "edited"
+    assert len(json.loads(ok(cli("replay", "list", trace_id, "--json")).stdout)) == 1
+
+    done = ok(cli("trace", "import", "-", "--replace", "--yes", input=text))
+    assert done.stdout.endswith(
+        f"; replaced 1 (deleting {len(checkpoints)} checkpoint(s) and 1 replay(s) of the old version)\n"
+    )
+    assert json.loads(ok(cli("trace", "show", trace_id, "--json")).stdout)["trace"]["name"] == "edited"
+    assert json.loads(ok(cli("replay", "list", trace_id, "--json")).stdout) == []
 
 
 def _parts(docs: dict[str, Path], folder: Path) -> tuple[Path, Path, int]:

@@ -143,6 +143,28 @@ async def test_replace_overwrites(db: Database) -> None:
     assert await counts(db) == {"traces": 1, "agents": 1, "spans": 1}
 
 
+async def test_replace_keeps_an_identical_trace_and_refuses_to_drop_checkpoints_unasked(db: Database) -> None:
+    from agenttrace_replay.checkpoint import CheckpointManager
+    from agenttrace_replay.errors import WouldDiscard
+
+    await traces.import_bundles(db, [small_trace("trace-r", spans=3)])
+    ids = await CheckpointManager(db).auto_checkpoint_trace("trace-r", kinds=["llm_call", "tool_call", "handoff", "agent_message"])
+    assert ids
+    same = await traces.import_bundles(db, [small_trace("trace-r", spans=3), small_trace("trace-n")], replace=True)
+    assert (same.unchanged, same.replaced, same.imported) == (["trace-r"], [], ["trace-n"])
+    assert len(await CheckpointManager(db).list_checkpoints("trace-r")) == len(ids)
+
+    before = await counts(db)
+    with pytest.raises(WouldDiscard) as caught:
+        await traces.import_bundles(db, [small_trace("trace-r", name="changed", spans=3), small_trace("trace-m")], replace=True)
+    assert caught.value.discards == {"trace-r": (len(ids), 0)}
+    assert await counts(db) == before and (await traces.get_trace(db, "trace-r")).trace.name == "run"
+
+    done = await traces.import_bundles(db, [small_trace("trace-r", name="changed", spans=3)], replace=True, discard=True)
+    assert (done.replaced, done.discarded_checkpoints, done.discarded_replays) == (["trace-r"], len(ids), 0)
+    assert await CheckpointManager(db).list_checkpoints("trace-r") == []
+
+
 async def test_replace_of_a_new_trace_just_imports_it(db: Database) -> None:
     result = await traces.import_bundles(db, [small_trace("trace-new")], replace=True)
     assert (result.imported, result.replaced) == (["trace-new"], [])

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, run, stderr, stdout, write_stdout
-from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.errors import ExitCode, InvalidInput, WouldDiscard
 
 app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
 
@@ -86,7 +86,8 @@ def _progress():  # type: ignore[no-untyped-def]
 def import_(
     ctx: typer.Context,
     files: Annotated[list[str], typer.Argument(help="OTLP/JSON, OTLP JSON Lines or agenttrace-replay export files; - reads standard input.", metavar="FILE...")],
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite traces that are already in the database.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Store again the traces that are already in the database and differ from the copy given (their checkpoints and replays are deleted: asks first, or --yes).")] = False,
+    yes: YesFlag = False,
     json: JsonFlag = False,
 ) -> None:
     """Import trace files, all in or not at all; a trace already present is skipped."""
@@ -125,8 +126,24 @@ def import_(
         async def body(db):  # type: ignore[no-untyped-def]
             task = progress.add_task("importing spans", total=total_spans) if progress else None
             on_spans = (lambda count: progress.advance(task, count)) if progress else None
+            bundles = [b for _, b in parsed]
             try:
-                return await traces.import_bundles(db, [b for _, b in parsed], replace=replace, on_spans=on_spans)
+                try:
+                    return await traces.import_bundles(db, bundles, replace=replace, discard=yes, on_spans=on_spans)
+                except WouldDiscard as exc:  # nothing written yet: ask on a terminal, then once more
+                    if yes or not sys.stdin.isatty():
+                        raise
+                    if progress:
+                        progress.stop()
+                    traces_named = ", ".join(exc.discards)
+                    checkpoints = sum(c for c, _ in exc.discards.values())
+                    replays = sum(r for _, r in exc.discards.values())
+                    question = (f"Replace {traces_named} with the changed copy given, deleting "
+                                f"{checkpoints} checkpoint(s) and {replays} replay(s) of the stored version?")  # fmt: skip
+                    if not typer.confirm(question, default=False, err=True):
+                        sys.stderr.write("nothing imported\n")
+                        raise typer.Exit(int(ExitCode.OK)) from None
+                    return await traces.import_bundles(db, bundles, replace=True, discard=True)
             except InvalidInput as exc:  # refused by the database, or in conflict with it: all rolled back
                 name = file_of.get(getattr(exc, "trace_id", None) or "")
                 where = f"{name}: " if name else ""
@@ -142,6 +159,11 @@ def import_(
     line = f"imported {len(result.imported)} trace(s), {result.spans} span(s); skipped {len(result.skipped)} already present"
     if result.replaced:
         line += f"; replaced {len(result.replaced)}"
+        if result.discarded_checkpoints or result.discarded_replays:
+            line += (f" (deleting {result.discarded_checkpoints} checkpoint(s) and {result.discarded_replays} "
+                     "replay(s) of the old version)")  # fmt: skip
+    if result.unchanged:
+        line += f"; {len(result.unchanged)} unchanged"
     print_line(line)
 
 

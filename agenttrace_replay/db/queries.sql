@@ -19,6 +19,14 @@ SELECT version, name, applied_at FROM {schema}.schema_migrations ORDER BY versio
 -- name: delete_traces
 DELETE FROM {schema}.traces WHERE trace_id = ANY($1::text[]) RETURNING trace_id
 
+-- name: stored_with_work
+-- The given traces that are stored, with how many checkpoints and replays each has.
+SELECT t.trace_id,
+       (SELECT count(*) FROM {schema}.checkpoints c WHERE c.trace_id = t.trace_id) AS checkpoints,
+       (SELECT count(*) FROM {schema}.replays r WHERE r.trace_id = t.trace_id) AS replays
+FROM {schema}.traces t WHERE t.trace_id = ANY($1::text[])
+FOR UPDATE OF t
+
 -- name: insert_trace
 INSERT INTO {schema}.traces
     (trace_id, name, start_time, end_time, status, metadata, total_tokens,
