@@ -25,7 +25,7 @@ from agenttrace_replay import ids as idlib
 from agenttrace_replay.checkpoint import CheckpointManager
 from agenttrace_replay.config import is_graph_path, is_http_url
 from agenttrace_replay.db import Database
-from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput
+from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput, NotFound
 from agenttrace_replay.executors.deadline import DeadlinePassed, Escaped, run_with_deadline
 from agenttrace_replay.inputs import check_storable, merge_input
 
@@ -258,14 +258,31 @@ class ReplayExecutor:
         )
 
     async def _store(self, r: ReplayResult) -> None:
+        """Store a replay that ran. If it cannot be (its checkpoint was deleted meanwhile, the
+        database went away), the error raised carries it as ``result``: the outcome of a run
+        that may have cost a model call is never just dropped."""
+        import asyncpg
+
         q = self.db.q
-        async with self.db.transaction() as conn:
-            r.created_at = await conn.fetchval(
-                q.insert_replay, r.replay_id, r.checkpoint_id, r.trace_id, r.executor, r.config, r.input,
-                r.original_output, r.replay_output, r.diff, r.success, r.error, r.executed, r.note,
-                r.duration_ms, r.tokens_used, r.cost_usd,
+        try:
+            async with self.db.transaction() as conn:
+                r.created_at = await conn.fetchval(
+                    q.insert_replay, r.replay_id, r.checkpoint_id, r.trace_id, r.executor, r.config, r.input,
+                    r.original_output, r.replay_output, r.diff, r.success, r.error, r.executed, r.note,
+                    r.duration_ms, r.tokens_used, r.cost_usd,
+                )
+                await conn.execute(q.count_replay, r.checkpoint_id)
+        except asyncpg.ForeignKeyViolationError as exc:
+            gone = NotFound(
+                f"checkpoint {r.checkpoint_id} was deleted (or its trace replaced) while replay {r.replay_id} ran, "
+                "so the replay could not be stored.",
+                "Create the checkpoint again to replay it.",
             )
-            await conn.execute(q.count_replay, r.checkpoint_id)
+            gone.result = r  # type: ignore[attr-defined]
+            raise gone from exc
+        except AgentTraceError as exc:
+            exc.result = r  # type: ignore[attr-defined]
+            raise
 
     async def get_replay(self, replay_id: str) -> ReplayResult:
         async with self.db.acquire() as conn:

@@ -71,6 +71,13 @@ def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migra
     async def main() -> T:
         from agenttrace_replay.db import connect
 
+        if not options(ctx).debug:  # asyncpg's own warnings (a pool that lost its server) would print tracebacks
+            import logging
+
+            logger = logging.getLogger("asyncpg")
+            if not logger.handlers:
+                logger.addHandler(logging.NullHandler())
+
         db = await connect(load(ctx), migrate=migrate)
         try:
             return await body(db)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, run, stdout
-from agenttrace_replay.errors import ExitCode, InvalidInput
+from agenttrace_replay.errors import AgentTraceError, ExitCode, InvalidInput
 
 app = typer.Typer(help="Re-execute an agent from a checkpoint and inspect replays.", no_args_is_help=True)
 executors_app = typer.Typer(help="List the executors replays can use.", no_args_is_help=True)
@@ -96,6 +96,16 @@ def run_(
             if json and engine.interrupted is not None:
                 print_json(engine.interrupted.as_dict())
             raise
+        except AgentTraceError as exc:
+            unstored = getattr(exc, "result", None)
+            if unstored is None:
+                raise
+            # it ran but could not be stored: keep it in a file and say where
+            path = _save_unstored(unstored, load(ctx).data_dir)
+            if json:
+                print_json(unstored.as_dict())
+            exc.hint = f"Its result is kept in {path}."
+            raise
 
     result = run(ctx, replay)
     if json:
@@ -111,6 +121,23 @@ def run_(
     if fail_on_diff and result.diff and result.diff.get("has_changes"):
         sys.stderr.write(f"outputs differ: {_one_line(result.diff.get('summary'))}\n")
         raise typer.Exit(int(ExitCode.DIFF_FOUND))
+
+
+def _save_unstored(result: Any, data_dir: Any) -> Any:
+    """Write a replay that could not be stored to the data folder; its path (else a note why not)."""
+    import json as jsonlib
+    from pathlib import Path
+
+    from agenttrace_replay.cli.common import _json_default
+
+    folder = Path(data_dir) / "unstored-replays"
+    path = folder / f"{result.replay_id}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(jsonlib.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    except OSError as exc:
+        return f"no file either ({path}: {exc.strerror or exc}); --json prints it"
+    return path
 
 
 def _one_line(text: str | None) -> str:

@@ -39,16 +39,36 @@ class Database:
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn:
-            # a pool made without our codecs: they are put on for this use only, so the
-            # caller's own queries still get JSON as text
-            borrowed = await borrow_codecs(conn)
-            try:
-                yield conn
-            except BaseException:
-                await return_codecs(conn, borrowed, failed=True)
+        """A connection of the pool. A database that went away or has no tables is a
+        `DatabaseUnavailable`, not a driver error."""
+        own_error: BaseException | None = None  # raised by the caller's code on a working connection
+        try:
+            async with self.pool.acquire() as conn:
+                # a pool made without our codecs: they are put on for this use only, so the
+                # caller's own queries still get JSON as text
+                borrowed = await borrow_codecs(conn)
+                try:
+                    yield conn
+                except BaseException as exc:
+                    maybe_ours = isinstance(exc, (OSError, asyncpg.InterfaceError))  # only if the connection died
+                    if not isinstance(exc, _CONNECTION_LOST) or (maybe_ours and not conn.is_closed()):
+                        own_error = exc
+                    await return_codecs(conn, borrowed, failed=True)
+                    raise
+                await return_codecs(conn, borrowed)
+        except _CONNECTION_LOST as exc:
+            if exc is own_error:
                 raise
-            await return_codecs(conn, borrowed)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatabaseUnavailable(
+                f"lost the connection to the database: {reason}.",
+                "Check that the server still runs (agenttrace-replay db status) and try again.",
+            ) from exc
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as exc:
+            raise DatabaseUnavailable(
+                f"the database has no agenttrace-replay tables in schema '{self.schema}' ({exc}).",
+                "Run: agenttrace-replay db migrate",
+            ) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -59,6 +79,13 @@ class Database:
     async def close(self) -> None:
         if self._owned:
             await self.pool.close()
+
+
+# What a connection that died (the server stopped, the network went) raises, at acquire or in use.
+_CONNECTION_LOST = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
+)
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> asyncpg.Pool:

@@ -1,0 +1,131 @@
+"""A replay whose storing fails after it ran, and a database that goes away or was never
+migrated: documented errors, never a driver's, and the replay's result is handed back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+import pytest
+from builders import weather_trace
+from typer.testing import CliRunner
+
+from agenttrace_replay import traces
+from agenttrace_replay.checkpoint import CheckpointManager, checkpoint_id_for
+from agenttrace_replay.cli.app import app
+from agenttrace_replay.db import Database, create_pool
+from agenttrace_replay.errors import DatabaseUnavailable, NotFound
+from agenttrace_replay.executor import ReplayConfig, ReplayExecutor
+
+WEATHER = "trace-weather"
+LLM1 = checkpoint_id_for(WEATHER, "s-llm1")
+
+
+async def load(db: Database) -> ReplayExecutor:
+    await traces.import_bundles(db, [weather_trace()])
+    await CheckpointManager(db).auto_checkpoint_trace(WEATHER)
+    return ReplayExecutor(CheckpointManager(db), db)
+
+
+async def replay_count(db: Database) -> int:
+    async with db.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM agenttrace.replays")
+
+
+async def test_a_checkpoint_deleted_while_its_replay_runs_gives_not_found_with_the_result(db: Database, registered) -> None:
+    rx = await load(db)
+
+    async def deleting(input, state, config, overrides=None):
+        await CheckpointManager(db).delete_checkpoint(LLM1)
+        return {"output": {"messages": [{"role": "assistant", "content": "paid for"}]}}
+
+    with pytest.raises(NotFound) as caught:
+        await rx.replay(LLM1, ReplayConfig(executor=registered("deleting", deleting)))
+    assert "was deleted (or its trace replaced) while replay" in str(caught.value)
+    result = caught.value.result  # type: ignore[attr-defined]
+    assert result.success and result.replay_output == {"messages": [{"role": "assistant", "content": "paid for"}]}
+    assert await replay_count(db) == 0
+
+
+async def test_the_server_stopping_while_a_replay_runs_gives_database_unavailable_with_the_result(
+    tmp_path: Path, registered
+) -> None:
+    from agenttrace_replay.db import migrations
+    from agenttrace_replay.db.embedded import ensure_server, stop_server
+
+    data_dir = tmp_path / "own-server"
+    data_dir.mkdir()
+    data_dir.chmod(0o755)  # as root the server runs as its own user
+    url = ensure_server(data_dir)
+    try:
+        db = Database(await create_pool(url, min_size=1, max_size=1), owned=True)
+        await migrations.migrate(db)
+        rx = await load(db)
+
+        async def stopping(input, state, config, overrides=None):
+            await asyncio.to_thread(stop_server, data_dir)
+            return {"output": "the answer"}
+
+        with pytest.raises(DatabaseUnavailable) as caught:
+            await rx.replay(LLM1, ReplayConfig(executor=registered("stopping", stopping)))
+        assert str(caught.value).startswith("lost the connection to the database: ")
+        assert caught.value.result.replay_output == "the answer"  # type: ignore[attr-defined]
+        await db.close()
+    finally:
+        stop_server(data_dir)
+
+
+async def test_a_database_without_tables_is_unavailable_not_a_driver_error(pg_server: str) -> None:
+    from conftest import _with_database
+
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute('DROP DATABASE IF EXISTS "never_migrated"')
+        await admin.execute('CREATE DATABASE "never_migrated"')
+        pool = await asyncpg.create_pool(_with_database(pg_server, "never_migrated"), min_size=1, max_size=1)
+        try:
+            with pytest.raises(DatabaseUnavailable) as caught:
+                await traces.list_traces(Database(pool))
+            assert caught.value.hint == "Run: agenttrace-replay db migrate"
+            with pytest.raises(DatabaseUnavailable):
+                await CheckpointManager(pool).list_checkpoints("anything")
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute('DROP DATABASE IF EXISTS "never_migrated" WITH (FORCE)')
+        await admin.close()
+
+
+def test_cli_keeps_a_replay_it_could_not_store_in_a_file(db_url: str, registered, tmp_path: Path) -> None:
+    async def setup() -> None:
+        db = Database(await create_pool(db_url), owned=True)
+        try:
+            await load(db)
+        finally:
+            await db.close()
+
+    asyncio.run(setup())
+
+    async def deleting(input, state, config, overrides=None):  # on the CLI's executor thread and loop
+        conn = await asyncpg.connect(db_url)
+        try:
+            await conn.execute("DELETE FROM agenttrace.checkpoints WHERE checkpoint_id = $1", LLM1)
+        finally:
+            await conn.close()
+        return {"output": "kept anyway"}
+
+    name = registered("deleting-cli", deleting)
+    data_dir = tmp_path / "data"
+    result = CliRunner().invoke(
+        app, ["--db", db_url, "replay", "run", LLM1, "--executor", name, "--json"],
+        env={"AGENTTRACE_DATA_DIR": str(data_dir)},
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    printed = json.loads(result.stdout)
+    (kept,) = (data_dir / "unstored-replays").iterdir()
+    assert kept.name == f"{printed['replay_id']}.json"
+    assert json.loads(kept.read_text()) == printed and printed["replay_output"] == "kept anyway"
+    assert result.stderr.startswith(f"error: checkpoint {LLM1} was deleted")
+    assert result.stderr.rstrip().endswith(f"Its result is kept in {kept}.") and len(result.stderr.splitlines()) == 1
