@@ -157,7 +157,15 @@ def is_http_url(url: str) -> bool:
 
 
 def validate_database_url(url: str) -> str:
-    parts = urlsplit(url)
+    if not url.strip():
+        raise InvalidInput(
+            "the database URL is empty.",
+            "Give a postgresql:// URL, or leave --db and AGENTTRACE_DATABASE_URL out to use the embedded database.",
+        )
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+        raise InvalidInput(f"invalid database URL '{redact_url(url)}': {exc}.") from exc
     if parts.scheme not in ("postgresql", "postgres"):
         raise InvalidInput(
             f"invalid database URL '{redact_url(url)}': it must start with postgresql://.",
@@ -176,11 +184,15 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+    if parts.password is not None:
+        netloc = parts.netloc.rsplit("@", 1)
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{netloc[-1]}")
+    if parts.query:  # libpq's ?password=... (and sslpassword=...)
+        pairs = [p.split("=", 1) for p in parts.query.split("&")]
+        parts = parts._replace(query="&".join(
+            f"{p[0]}=***" if len(p) == 2 and p[0].lower().endswith("password") else "=".join(p) for p in pairs
+        ))
+    return urlunsplit(parts)
 
 
 def validate_schema(name: str) -> str:
@@ -205,13 +217,14 @@ def load_settings(db_url: str | None = None, config_path: str | Path | None = No
             raise InvalidInput(f"config file {candidate} does not exist.", "Fix the --config path or AGENTTRACE_CONFIG.")
 
     settings = Settings(config_file=config_file)
-    if db_url:
+    # Given but empty (`--db "$UNSET"`, a missing CI secret) is refused, never the embedded database.
+    if db_url is not None:
         settings.database_url, settings.source = db_url, "flag"
-    elif os.environ.get("AGENTTRACE_DATABASE_URL"):
+    elif os.environ.get("AGENTTRACE_DATABASE_URL") is not None:
         settings.database_url, settings.source = os.environ["AGENTTRACE_DATABASE_URL"], "env"
     elif file_data.get("database_url"):
         settings.database_url, settings.source = file_data["database_url"], "config"
-    if settings.database_url:
+    if settings.database_url is not None:
         validate_database_url(settings.database_url)
 
     schema = os.environ.get("AGENTTRACE_SCHEMA") or file_data.get("schema") or DEFAULT_SCHEMA

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -10,6 +11,7 @@ from agenttrace_replay.errors import AmbiguousId, InvalidInput, NotFound
 # Ids are indexed, and an index entry must fit in about a third of a page (2,704 bytes): a
 # (trace, span) pair of ids of at most 1,000 bytes of UTF-8 each always does.
 MAX_ID_LENGTH = 1000
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 def too_long(value: str) -> bool:
@@ -42,7 +44,13 @@ async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
     require(given, what, hint)
     if too_long(given):
         raise NotFound(f"no {what} '{given[:40]}...' (ids are at most {MAX_ID_LENGTH:,} bytes long).", hint)
+    if "\x00" in given:  # no stored id has one (imports refuse it), and PostgreSQL text cannot hold it
+        raise NotFound(f"no {what} {given!r}.", hint)
     rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
+    if not rows and given != given.lower() and _HEX.fullmatch(given):
+        # OpenTelemetry ids are stored in lower case, as the OTLP encoding writes them
+        given = given.lower()
+        rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
     if not rows:
         raise NotFound(f"no {what} '{given}'.", hint)
     if rows[0] == given or len(rows) == 1:

@@ -294,3 +294,27 @@ def test_a_key_left_empty_counts_as_not_set(clean_env: Path) -> None:
 def test_executors_is_read_like_executor(clean_env: Path) -> None:
     write(Path("agenttrace.yaml"), "executors:\n  default: generic\n  recursion_limit: 20\n  headers: {X-Team: a}\n")
     assert load_settings().executor == {"default": "generic", "recursion_limit": 20, "headers": {"X-Team": "a"}}
+
+
+@pytest.mark.parametrize("where", ["flag", "env"])
+def test_an_empty_database_url_is_refused_not_the_embedded_database(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    if where == "env":
+        monkeypatch.setenv("AGENTTRACE_DATABASE_URL", "")
+    with pytest.raises(InvalidInput, match="the database URL is empty"):
+        load_settings("" if where == "flag" else None)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://me@127.0.0.1:5433/agents?password=hunter2", "postgresql://me@127.0.0.1:5433/agents?password=***"),
+    ("postgresql://me:hunter2@h/db?sslmode=require&sslpassword=x2", "postgresql://me:***@h/db?sslmode=require&sslpassword=***"),
+])
+def test_passwords_in_the_query_are_masked_too(url: str, shown: str) -> None:
+    from agenttrace_replay.config import redact_url
+
+    assert redact_url(url) == shown
+
+
+def test_a_malformed_ipv6_url_is_bad_input() -> None:
+    with pytest.raises(InvalidInput, match="Invalid IPv6 URL") as caught:
+        load_settings("postgresql://me:hunter2@[::1/agents")
+    assert "hunter2" not in str(caught.value)

@@ -361,3 +361,11 @@ def test_records_round_trip_through_the_native_format() -> None:
     bundle = small_trace("trace-native")
     (back,) = parse_native(json.loads(dumps([bundle])))
     assert dataclasses.asdict(back) == dataclasses.asdict(bundle)
+
+
+async def test_hex_ids_are_found_whatever_their_case_and_a_nul_is_simply_not_found(db: Database) -> None:
+    await traces.import_bundles(db, [small_trace("abcdef0123456789abcdef0123456789")])
+    assert await traces.resolve_trace_id(db, "ABCDEF0123456789ABCDEF0123456789") == "abcdef0123456789abcdef0123456789"
+    assert await traces.resolve_trace_id(db, "ABCDEF01") == "abcdef0123456789abcdef0123456789"
+    with pytest.raises(NotFound):
+        await traces.resolve_trace_id(db, "abc\x00")
