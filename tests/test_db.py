@@ -210,6 +210,10 @@ def test_db_status_reports_pending_migrations(db_url: str, tmp_path: Path) -> No
     assert info["counts"] is None and info["source"] == "flag"
     text = cli("--db", db_url, "db", "status", env={"AGENTTRACE_SCHEMA": "pending_here"})
     assert "run: agenttrace-replay db migrate" in text.stdout
+    config = tmp_path / "agenttrace.yaml"
+    config.write_text("schema: pending_here\n")
+    named = cli("--db", db_url, "db", "status", env={"AGENTTRACE_CONFIG": str(config)})
+    assert f"config:   {config}\n" in named.stdout
 
 
 def test_db_migrate_twice_says_up_to_date(db_url: str) -> None:

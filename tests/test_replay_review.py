@@ -440,3 +440,18 @@ def test_line_breaking_and_invisible_characters_print_as_escapes(char: str) -> N
     assert f'-  "t": "a{escape}b",' in unified and char not in unified
     summary = render(DiffSummary(compute_diff(original, replay)))
     assert f'"a{escape}b"' in summary and char not in summary
+
+
+async def test_a_stored_replay_keeps_the_order_it_was_made_in(db: Database, registered) -> None:
+    """`replay show --json` and `diff --json` print what `replay run --json` printed: the
+    diff's entries in document order, objects' keys as written (jsonb would sort them)."""
+    rx = await loaded(db)
+
+    async def ordered(input, state, config, overrides=None):
+        return {"output": {"zzz": {"z": 1, "a": 2}, "bbb": 1, "a": 2}}
+
+    result = await rx.replay(LLM1, ReplayConfig(executor=registered("ordered", ordered)))
+    stored = await rx.get_replay(result.replay_id)
+    assert json.dumps(stored.as_dict(), default=str) == json.dumps(result.as_dict(), default=str)
+    assert list(stored.replay_output) == ["zzz", "bbb", "a"] and list(stored.replay_output["zzz"]) == ["z", "a"]
+    assert list(stored.diff["added"]) == list(result.diff["added"]) == ['root["zzz"]', 'root["bbb"]', 'root["a"]']

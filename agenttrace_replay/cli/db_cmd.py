@@ -61,6 +61,7 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
         return
     where = f"embedded PostgreSQL in {settings.data_dir}" if settings.embedded else info["database"]
     print_line(f"database: {where} (from {settings.source})")
+    print_line(f"config:   {settings.config_file or 'none found'}")
     print_line(f"schema:   {settings.schema}, migrations applied: {', '.join(map(str, done)) or 'none'}")
     if todo:
         print_line(f"pending:  {', '.join(info['pending'])} (run: agenttrace-replay db migrate)")
