@@ -16,6 +16,23 @@ SPAN_KINDS = ("llm_call", "tool_call", "agent_message", "checkpoint", "handoff")
 TRACE_STATUSES = ("running", "completed", "failed", "timeout")
 SPAN_STATUSES = ("ok", "error", "timeout")
 
+# Why a model stopped, in the OpenTelemetry GenAI vocabulary (stop, length, content_filter,
+# tool_call, error): providers' own words are mapped onto it on import and in replays, so a
+# recording and its replay compare equal when the model stopped for the same reason.
+_FINISH_REASONS = {
+    "tool_calls": "tool_call", "function_call": "tool_call", "tool_use": "tool_call",  # OpenAI, Anthropic
+    "end_turn": "stop", "stop_sequence": "stop", "eos": "stop", "end": "stop",
+    "max_tokens": "length", "max_output_tokens": "length", "model_length": "length",
+    "content_filtered": "content_filter", "safety": "content_filter",
+}
+
+
+def finish_reason(value: object) -> object:
+    """A provider's finish reason in the GenAI vocabulary (unknown ones as given)."""
+    if isinstance(value, str):
+        return _FINISH_REASONS.get(value.lower(), value)
+    return value
+
 
 @dataclass
 class TraceRecord:

@@ -140,7 +140,7 @@ def test_tool_call_answers_come_back_with_parsed_arguments(server: OpenAIServer)
     }
     result = run(input, llm_state(), config(server))
     (message,) = result["output"]["messages"]
-    assert result["output"]["finish_reason"] == "tool_calls"
+    assert result["output"]["finish_reason"] == "tool_call"  # the GenAI vocabulary
     assert message["role"] == "assistant" and message["content"] is None
     (call,) = message["tool_calls"]
     assert call["name"] == "lookup"
@@ -201,3 +201,21 @@ def test_non_chat_completions_answer_is_an_executor_error(server: OpenAIServer) 
     cfg = config(None, base_url=server.base_url.removesuffix("/v1"))  # wrong path: 404
     with pytest.raises(ExecutorError, match="404"):
         run({"messages": HISTORY[:2]}, llm_state(), cfg)
+
+
+def test_a_finish_reason_is_given_only_when_the_recording_has_one(server: OpenAIServer) -> None:
+    """Some instrumentations (the OpenAI Agents SDK's) record no finish reason: a replay of
+    the same answer must not differ from the recording by one it added."""
+    input = {"messages": HISTORY[:2]}
+    without = run(input, llm_state(), config(server, original_output={"messages": [{"role": "assistant", "content": "x"}]}))
+    assert "finish_reason" not in without["output"]
+    recorded = {"messages": [{"role": "assistant", "content": "x"}], "finish_reason": "stop"}
+    assert run(input, llm_state(), config(server, original_output=recorded))["output"]["finish_reason"] == "stop"
+
+
+def test_a_recording_that_called_tools_without_their_definitions_is_noted(server: OpenAIServer) -> None:
+    called = {"messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "name": "lookup", "arguments": {}}]}]}
+    result = run({"messages": HISTORY[:2]}, llm_state(), config(server, original_output=called))
+    assert "has no tool definitions" in result["note"]
+    plain = run({"messages": HISTORY[:2]}, llm_state(), config(server))
+    assert "tool definitions" not in plain["note"]

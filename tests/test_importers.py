@@ -229,7 +229,7 @@ def test_legacy_indexed_prompt_and_completion(legacy: TraceBundle) -> None:
                 ],
             }
         ],
-        "finish_reason": "tool_calls",
+        "finish_reason": "tool_call",  # OpenAI's tool_calls, in the GenAI vocabulary
     }
     assert first.input["tools"] == [{"name": "calculator", "description": "Evaluate arithmetic."}]
     assert (first.input_tokens, first.output_tokens) == (52, 18)
@@ -340,7 +340,7 @@ def test_langgraph_run(langgraph: TraceBundle) -> None:
     assert final["role"] == "assistant" and "Lisbon" in final["content"]
     assert [m["role"] for m in llm_calls[1].input["messages"]] == ["user", "assistant", "tool"]
     assert llm_calls[1].input["messages"][2]["content"] == tool.output["result"]
-    assert llm_calls[0].output["finish_reason"] == "tool_calls"
+    assert llm_calls[0].output["finish_reason"] == "tool_call"
 
 
 def test_langgraph_agent(langgraph: TraceBundle) -> None:

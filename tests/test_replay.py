@@ -589,7 +589,7 @@ async def test_a_raw_asyncpg_pool_without_codecs_works(db: Database, db_url: str
         assert await rx.get_replay(result.replay_id) == result
         assert [r["replay_id"] for r in await rx.list_replays(WEATHER)] == [result.replay_id]
         async with pool.acquire() as conn:  # the caller's own connection: JSON as text, stored as an object
-            stored, kind = await conn.fetchrow("SELECT replay_output, jsonb_typeof(replay_output) FROM agenttrace.replays")
+            stored, kind = await conn.fetchrow("SELECT replay_output, json_typeof(replay_output) FROM agenttrace.replays")
         assert kind == "object" and json.loads(stored) == result.replay_output
     finally:
         await pool.close()

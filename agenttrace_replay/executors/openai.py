@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from agenttrace_replay.errors import ExecutorError
+from agenttrace_replay.records import finish_reason
 from agenttrace_replay.executors.base import apply_query_convention, one_line, span_kind
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -57,6 +58,12 @@ def to_openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
         function["description"] = tool["description"]
     function["parameters"] = tool.get("parameters") or {"type": "object", "properties": {}}
     return {"type": "function", "function": function}
+
+
+def _called_tools(output: Any) -> bool:
+    """Whether a recorded model output calls a tool."""
+    messages = output.get("messages") if isinstance(output, dict) else None
+    return isinstance(messages, list) and any(isinstance(m, dict) and m.get("tool_calls") for m in messages)
 
 
 def from_openai_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -185,14 +192,16 @@ async def openai_executor(
             "Check that the base URL points at an OpenAI-compatible API.",
         ) from exc
     output: dict[str, Any] = {"messages": [message]}
-    if choice.get("finish_reason"):
-        output["finish_reason"] = choice["finish_reason"]
+    original = config.get("original_output")
+    recorded_reason = not isinstance(original, dict) or "finish_reason" in original
+    if choice.get("finish_reason") and recorded_reason:  # compared only when the recording has one
+        output["finish_reason"] = finish_reason(choice["finish_reason"])
     usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-    result: dict[str, Any] = {
-        "output": output,
-        "executed": True,
-        "note": f"re-sent the llm_call to {payload.get('model') or body['model']} at {base_url}",
-    }
+    note = f"re-sent the llm_call to {payload.get('model') or body['model']} at {base_url}"
+    if not body.get("tools") and _called_tools(original):
+        note += ("; the recorded call has no tool definitions (its instrumentation did not record them), "
+                 "so the model was asked without tools and could not call one")  # fmt: skip
+    result: dict[str, Any] = {"output": output, "executed": True, "note": note}
     if isinstance(usage.get("total_tokens"), int) and not isinstance(usage["total_tokens"], bool):
         result["tokens"] = usage["total_tokens"]
     return result

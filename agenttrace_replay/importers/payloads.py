@@ -24,6 +24,7 @@ from .conventions import request_model
 from .flattened import legacy_indexed_messages, openinference_messages
 from .messages import normalise_message, normalise_messages, normalise_tool_call, system_message, tool_definition
 from .raw import RawSpan
+from ..records import finish_reason
 
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _MESSAGE_EVENTS = {
@@ -174,7 +175,7 @@ def llm_output(raw: RawSpan) -> dict[str, Any] | None:
             finish = first(attrs, "llm.finish_reason")
     if not messages and finish is None:
         return None
-    return compact({"messages": messages or [], "finish_reason": finish})
+    return compact({"messages": messages or [], "finish_reason": finish_reason(finish)})
 
 
 def llm_parameters(attrs: Attrs) -> dict[str, Any]:
