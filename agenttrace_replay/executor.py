@@ -135,6 +135,14 @@ class ReplayExecutor:
         framework = (state.get("agent") or {}).get("framework")
         name = resolve_executor_name(config.executor, config.dry_run, framework)
         run_fn = get_executor(name)
+        kinds = getattr(run_fn, "span_kinds", None)  # an executor may say which spans it can replay
+        kind = (state.get("span") or {}).get("kind")
+        if kinds and kind not in kinds:  # known before anything runs: nothing is stored
+            raise ExecutorError(
+                f"the {name} executor replays {' and '.join(kinds)} spans, and checkpoint "
+                f"{checkpoint.checkpoint_id} is before a {kind or 'untyped'} span.",
+                "Pick a checkpoint before such a span, or another executor (--executor).",
+            )
 
         async with self.db.acquire() as conn:
             outputs = await conn.fetchrow(self.db.q.span_outputs, checkpoint.trace_id, checkpoint.span_id)

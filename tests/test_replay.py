@@ -679,3 +679,11 @@ async def test_stop_at_span_must_come_after_the_checkpoint(db: Database, paris_r
     with pytest.raises(InvalidInput, match="no span"):
         await engine(db).replay(tool, ReplayConfig(graph=GRAPH, stop_at_span="nope"))
     assert await stored_rows(db) == []
+
+
+async def test_the_openai_executor_at_a_tool_call_is_refused_before_anything_runs(db: Database) -> None:
+    await load_weather(db)
+    with pytest.raises(ExecutorError, match="the openai executor replays llm_call spans, and checkpoint .* is before a tool_call span"):
+        await engine(db).replay(TOOL, ReplayConfig(executor="openai", base_url="http://127.0.0.1:9/v1"))
+    assert await stored_rows(db) == []
+    assert (await checkpoint_row(db, TOOL))["replay_count"] == 0

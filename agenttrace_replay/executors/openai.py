@@ -205,3 +205,6 @@ async def openai_executor(
     if isinstance(usage.get("total_tokens"), int) and not isinstance(usage["total_tokens"], bool):
         result["tokens"] = usage["total_tokens"]
     return result
+
+
+openai_executor.span_kinds = ("llm_call",)  # type: ignore[attr-defined]  (checked before a replay runs)
