@@ -345,6 +345,23 @@ async def test_openai_malformed_replies_are_stored_failures_saying_what_was_wron
     assert (await rows(db))[0]["error"] == result.error
 
 
+@pytest.mark.parametrize(
+    ("raw", "status", "expected"),
+    [
+        (b"", 307, "answered HTTP 307 Temporary Redirect, not a Chat Completions response."),
+        (b"", 204, "answered HTTP 204 No Content, not a Chat Completions response."),
+        (b'{"error": {"message": "quota exceeded", "type": "insufficient_quota"}}', 200, "answered with an error: quota exceeded"),
+    ],
+)
+async def test_openai_answers_that_are_not_completions_say_what_came_back(
+    db: Database, openai_server: OpenAIServer, raw: bytes, status: int, expected: str
+) -> None:
+    rx = await loaded(db)
+    openai_server.reply_next(raw, status=status)
+    result = await rx.replay(LLM1, ReplayConfig(executor="openai", base_url=openai_server.base_url))
+    assert result.success is False and expected in result.error, result.error
+
+
 async def test_openai_a_usage_that_is_not_an_object_does_not_fail_a_good_reply(db: Database, openai_server: OpenAIServer) -> None:
     rx = await loaded(db)
     openai_server.reply_next(b'{"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}], "usage": "n/a"}')

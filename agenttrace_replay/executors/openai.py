@@ -180,8 +180,17 @@ async def openai_executor(
         raise ExecutorError(
             f"{url} answered HTTP {response.status_code}: {_server_error(response)}",
         )
+    if response.status_code != 200:  # a redirect (not followed: it would drop the POST body) or no content
+        where = response.headers.get("location")
+        raise ExecutorError(
+            f"{url} answered HTTP {response.status_code} {response.reason_phrase}"
+            + (f", redirecting to {where}" if where else "") + ", not a Chat Completions response.",
+            "Check the base URL: it should end where /chat/completions is served (often /v1).",
+        )
     try:
         payload = response.json()
+        if isinstance(payload, dict) and "choices" not in payload and payload.get("error"):
+            raise ExecutorError(f"{url} answered with an error: {_server_error(response)}")
         choice = payload["choices"][0]
         if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
             raise TypeError(f"choices[0] has no message object: {choice!r:.80}")
