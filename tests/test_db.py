@@ -402,3 +402,34 @@ def test_an_unusable_data_folder_is_a_database_error(tmp_path: Path) -> None:
     with pytest.raises(DatabaseUnavailable, match="cannot use the data folder") as info:
         ensure_server(blocker / "data")
     assert "AGENTTRACE_DATA_DIR" in str(info.value)
+
+
+def test_a_data_folder_left_by_a_killed_initdb_is_set_up_again(own_data_dir: Path) -> None:
+    """What initdb leaves when the first command is killed with SIGKILL part-way: PG_VERSION,
+    config files, and the postmaster.pid of its single-user backend (a negative pid), but no
+    postmaster.opts, since no server ever ran on it. Every later start used to fail on it."""
+    pgdata = own_data_dir / "pgdata"
+    (pgdata / "global").mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("18\n")
+    (pgdata / "postgresql.conf").write_text("")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (pgdata / "postmaster.pid").write_text(f"-{dead.stdout.strip()}\n{pgdata}\n1795655097\n5432\n\n\n  2539573   1966123\n")
+    url = ensure_server(own_data_dir)
+
+    async def ask() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval("SELECT 1")
+        finally:
+            await conn.close()
+
+    assert asyncio.run(ask()) == 1 and (pgdata / "postmaster.opts").exists()
+
+
+def test_a_data_folder_that_ran_once_is_never_cleared(own_data_dir: Path) -> None:
+    ensure_server(own_data_dir)
+    marker = own_data_dir / "pgdata" / "kept.txt"
+    marker.write_text("the user's")
+    stop_server(own_data_dir)
+    assert ensure_server(own_data_dir).startswith("postgresql://")  # started again on the same folder
+    assert marker.read_text() == "the user's"

@@ -72,6 +72,7 @@ def ensure_server(data_dir: Path) -> str:
             url = running_server_url(pgdata)  # another process may have started it meanwhile
             if url:
                 return url
+            _clear_interrupted_init(pgdata)
             _start(pgdata)
     except OSError as exc:
         raise DatabaseUnavailable(
@@ -85,6 +86,46 @@ def ensure_server(data_dir: Path) -> str:
             f"See {pgdata / 'log'}, or pass --db URL to use another server.",
         )
     return url
+
+
+def _clear_interrupted_init(pgdata: Path) -> None:
+    """Remove a data folder whose initdb was killed part-way (the first command stopped with
+    SIGKILL, a machine that lost power): every later start would fail on it.
+
+    Such a folder has PG_VERSION (written first) but no postmaster.opts, which a server writes
+    when it first starts, so it never ran and holds nothing of the user's. A postmaster.pid
+    left by initdb's own single-user backend names it with a negative pid; if that backend is
+    still alive, it is given a few seconds to notice that its initdb is gone and exit (it
+    reads its commands from initdb); one that stays is another initdb's, and is left alone.
+    """
+    if not (pgdata / "PG_VERSION").exists() or (pgdata / "postmaster.opts").exists():
+        return
+    import shutil
+    import time
+
+    try:
+        pid = abs(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0].strip()))
+    except (OSError, ValueError):
+        pid = 0  # no pid file, or an unreadable one
+    deadline = time.monotonic() + 5
+    while pid and _alive(pid):
+        if time.monotonic() > deadline:
+            raise DatabaseUnavailable(
+                f"the embedded PostgreSQL in {pgdata} is being set up by another process (pid {pid}).",
+                "Wait for it to finish, or stop that process, then try again.",
+            )
+        time.sleep(0.1)
+    shutil.rmtree(pgdata)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # another user's
+    except OSError:
+        return False
+    return True
 
 
 def _start(pgdata: Path) -> None:
