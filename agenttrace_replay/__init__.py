@@ -5,9 +5,16 @@ The public library API is imported lazily, so ``import agenttrace_replay`` stays
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # type checkers see the real names; at run time they are loaded on first use
+    from agenttrace_replay.checkpoint import Checkpoint, CheckpointManager
+    from agenttrace_replay.db import Database, create_pool
+    from agenttrace_replay.differ import compute_diff
+    from agenttrace_replay.executor import ReplayConfig, ReplayExecutor, ReplayResult
+    from agenttrace_replay.executors import register_executor
 
 _LAZY = {
     "CheckpointManager": "agenttrace_replay.checkpoint",

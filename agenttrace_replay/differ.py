@@ -44,6 +44,8 @@ def key_step(key: Any) -> str:
 
 def compile_ignore(patterns: Iterable[str] | None) -> Callable[[str], bool] | None:
     """Turn ignore patterns into one predicate on paths (None when there are no patterns)."""
+    if isinstance(patterns, str):  # one pattern, not its letters
+        patterns = [patterns]
     regexes = [_glob_to_regex(_expand_pattern(p)) for p in patterns or ()]
     if not regexes:
         return None

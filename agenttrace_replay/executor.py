@@ -13,6 +13,7 @@ replay count: successful, failed and timed-out ones alike.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import math
 import re
@@ -161,8 +162,9 @@ class ReplayExecutor:
         error: str | None = None
         result: dict[str, Any] = {}
         try:
+            given = copy.deepcopy(new_input)  # the stored input stays what was asked for, whatever the executor does
             raw = await run_with_deadline(
-                lambda: run_fn(new_input, state, exec_config, config.agent_overrides),
+                lambda: run_fn(given, state, exec_config, config.agent_overrides),
                 config.timeout_seconds, own_thread=self.own_thread,
             )
             if not isinstance(raw, dict) or "output" not in raw:

@@ -238,11 +238,18 @@ def check_storable(value: Any, what: str) -> None:
         if isinstance(item, dict):
             for key, child in item.items():
                 step = f"{path}.{key}" if path else str(key)
-                if isinstance(key, str) and "\x00" in key:
+                if not isinstance(key, str):  # JSON keys are text: 1 and "1" would become one key
+                    raise InvalidInput(f"{what}: key {key!r:.40} at {path or 'the top'} is not a string.", "Use text keys.")
+                if "\x00" in key:
                     raise InvalidInput(f"{what}: a key holds a NUL character (\\u0000), which cannot be stored.", "Remove it.")
                 stack.append((child, step))
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, list):
             stack.extend((child, f"{path}[{i}]") for i, child in enumerate(item))
+        elif item is not None and not isinstance(item, (str, int, float)):  # bool is an int
+            raise InvalidInput(
+                f"{what}: {path or 'the value'} is a {type(item).__name__}, which JSON cannot hold as it is.",
+                "Use objects, lists, strings, numbers, true/false and null.",
+            )
 
 
 def _non_finite(value: Any, path: str = "") -> str | None:

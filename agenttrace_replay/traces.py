@@ -277,7 +277,7 @@ _SPAN_TYPES: dict[str, tuple[Any, ...]] = {
 
 
 async def import_bundles(
-    db: Database,
+    db: "Database | asyncpg.Pool",
     bundles: list[TraceBundle],
     *,
     replace: bool = False,
@@ -294,6 +294,7 @@ async def import_bundles(
     ``on_spans(n)`` is called as spans are stored, a batch at a time (and with a skipped
     trace's span count), so the calls add up to the bundles' spans: a progress bar's steps.
     """
+    db = Database.wrap(db)  # an asyncpg pool works too
     result = ImportResult()
     with gc_paused():
         await _import(db, bundles, replace, discard, on_spans or _ignore, result)
@@ -481,7 +482,8 @@ def _span_row(s: SpanRecord) -> tuple[Any, ...]:
     )
 
 
-async def resolve_trace_id(db: Database, given: str, conn: Any = None) -> str:
+async def resolve_trace_id(db: "Database | asyncpg.Pool", given: str, conn: Any = None) -> str:
+    db = Database.wrap(db)  # an asyncpg pool works too
     if conn is None:
         async with db.acquire() as conn:
             return await ids.resolve(conn, db.q.trace_ids_matching, given, "trace", TRACE_HINT)
@@ -489,8 +491,9 @@ async def resolve_trace_id(db: Database, given: str, conn: Any = None) -> str:
 
 
 async def list_traces(
-    db: Database, *, name: str | None = None, status: str | None = None, since: datetime | None = None, limit: int = 50
+    db: "Database | asyncpg.Pool", *, name: str | None = None, status: str | None = None, since: datetime | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
+    db = Database.wrap(db)  # an asyncpg pool works too
     if status is not None and status not in TRACE_STATUSES:
         raise InvalidInput(f"unknown status {status!r}.", f"Use one of: {', '.join(TRACE_STATUSES)}.")
     if not 1 <= limit <= _INT64:
@@ -502,8 +505,9 @@ async def list_traces(
     return [dict(r) for r in rows]
 
 
-async def get_trace(db: Database, trace_id: str) -> TraceBundle:
+async def get_trace(db: "Database | asyncpg.Pool", trace_id: str) -> TraceBundle:
     """The whole trace (a unique id prefix is enough); spans in execution order."""
+    db = Database.wrap(db)  # an asyncpg pool works too
     async with db.acquire() as conn:
         full_id = await resolve_trace_id(db, trace_id, conn)
         return await _read_trace(conn, db, full_id)
@@ -520,14 +524,16 @@ async def _read_trace(conn: Any, db: Database, full_id: str) -> TraceBundle:
     )
 
 
-async def export_traces(db: Database, trace_ids: list[str]) -> str:
+async def export_traces(db: "Database | asyncpg.Pool", trace_ids: list[str]) -> str:
+    db = Database.wrap(db)  # an asyncpg pool works too
     from agenttrace_replay.importers.native import dumps
 
     return dumps([await get_trace(db, t) for t in trace_ids])
 
 
-async def delete_trace(db: Database, trace_id: str) -> str:
+async def delete_trace(db: "Database | asyncpg.Pool", trace_id: str) -> str:
     """Delete a trace with its agents, spans, checkpoints and replays, in one transaction."""
+    db = Database.wrap(db)  # an asyncpg pool works too
     async with db.transaction() as conn:
         full_id = await resolve_trace_id(db, trace_id, conn)
         await conn.execute(db.q.delete_trace, full_id)

@@ -472,3 +472,46 @@ async def test_a_stored_replay_keeps_the_order_it_was_made_in(db: Database, regi
     assert json.dumps(stored.as_dict(), default=str) == json.dumps(result.as_dict(), default=str)
     assert list(stored.replay_output) == ["zzz", "bbb", "a"] and list(stored.replay_output["zzz"]) == ["z", "a"]
     assert list(stored.diff["added"]) == list(result.diff["added"]) == ['root["zzz"]', 'root["bbb"]', 'root["a"]']
+
+
+# --- library use (a review of the Python API) ------------------------------------------------
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"query": {1, 2}}, "is a set"),
+    ({"query": b"bytes"}, "is a bytes"),
+    ({"query": ("a", "b")}, "is a tuple"),
+    ({"query": {1: "x", "1": "y"}}, "key 1 at query is not a string"),
+])
+async def test_modified_input_that_json_cannot_hold_is_refused_before_the_run(db: Database, given, message: str) -> None:
+    rx = await loaded(db)
+    with pytest.raises(InvalidInput, match=message):
+        await rx.replay(LLM1, ReplayConfig(dry_run=True, modified_input=given))
+    assert await rows(db) == []
+
+
+async def test_an_executor_that_changes_its_input_does_not_change_the_stored_one(db: Database, registered) -> None:
+    rx = await loaded(db)
+
+    async def meddling(input, state, config, overrides=None):
+        input["query"] = "changed by the executor"
+        input.setdefault("messages", []).clear()
+        return {"output": "x"}
+
+    result = await rx.replay(LLM1, ReplayConfig(executor=registered("meddling", meddling), modified_input={"query": "asked"}))
+    assert result.input["query"] == "asked" and result.input["messages"]
+    assert (await rx.get_replay(result.replay_id)).input == result.input
+
+
+def test_an_ignore_pattern_given_as_one_string_is_one_pattern() -> None:
+    report = compute_diff({"meta": 1, "m": 1}, {"meta": 2, "m": 2}, "meta")  # type: ignore[arg-type]
+    assert list(report["changed"]) == ['root["m"]']
+
+
+async def test_the_library_says_what_it_needs_when_given_something_else(db: Database) -> None:
+    with pytest.raises(TypeError, match="expected an asyncpg pool .* not str"):
+        CheckpointManager("postgresql://localhost/db")
+    with pytest.raises(InvalidInput, match="schema 'other' was given with a Database whose schema is 'agenttrace'"):
+        CheckpointManager(db, schema="other")
+    await traces.import_bundles(db.pool, [weather_trace()])  # the trace functions take a pool too
+    assert [t["trace_id"] for t in await traces.list_traces(db.pool)] == [WEATHER]

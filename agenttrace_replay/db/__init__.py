@@ -33,8 +33,19 @@ class Database:
 
     @classmethod
     def wrap(cls, pool_or_db: "asyncpg.Pool | Database", schema: str | None = None) -> "Database":
+        """A `Database` for an asyncpg pool (``schema`` or the default), or the one given."""
         if isinstance(pool_or_db, Database):
+            if schema is not None and validate_schema(schema) != pool_or_db.schema:
+                raise InvalidInput(
+                    f"schema '{schema}' was given with a Database whose schema is '{pool_or_db.schema}'.",
+                    "Leave schema out, or pass the pool itself.",
+                )
             return pool_or_db
+        if not isinstance(pool_or_db, asyncpg.Pool):
+            raise TypeError(
+                f"expected an asyncpg pool (asyncpg.create_pool) or an agenttrace_replay Database, "
+                f"not {type(pool_or_db).__name__}"
+            )
         return cls(pool_or_db, schema or DEFAULT_SCHEMA)
 
     @asynccontextmanager

@@ -35,6 +35,8 @@ class SpanState(TypedDict, total=False):
     name: str
     kind: str | None
     model: str | None
+    agent_id: str | None
+    start_time: str | None  # ISO 8601
     parent_chain: list[str]
     attributes: dict[str, Any]
 
@@ -59,6 +61,8 @@ class ExecutorConfig(TypedDict, total=False):
     api_key_env: str
     original_output: Any
     run_output: Any
+    stop_at_span: str | None
+    stop_at: dict[str, Any] | None  # where a replay that runs on past its span stops (see docs/executors.md)
     settings: dict[str, Any]
 
 
@@ -82,6 +86,8 @@ class Executor(Protocol):
         overrides: dict[str, Any] | None = None,
     ) -> ExecutorResult: ...
 
+
+AgentExecutor = Executor  # the name SPEC.md gives the protocol
 
 _registered: dict[str, Executor] = {}
 _loaded: dict[str, Executor] = {}
