@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from agenttrace_replay.errors import InvalidInput
@@ -156,6 +157,17 @@ def is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+@contextmanager
+def _from_file(path: Path | None, key: str, applies: bool) -> Iterator[None]:
+    """Name the config file and key in an error about a value read from it."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if path is None or not applies:
+            raise
+        raise InvalidInput(f"config file {path}: {key}: {exc.message}", exc.hint) from exc
+
+
 def validate_database_url(url: str) -> str:
     if not url.strip():
         raise InvalidInput(
@@ -214,7 +226,8 @@ def load_settings(db_url: str | None = None, config_path: str | Path | None = No
             file_data = read_config_file(candidate)
             break
         if config_path or os.environ.get("AGENTTRACE_CONFIG"):
-            raise InvalidInput(f"config file {candidate} does not exist.", "Fix the --config path or AGENTTRACE_CONFIG.")
+            what = "is a folder, not a file" if candidate.is_dir() else "does not exist"
+            raise InvalidInput(f"config file {candidate} {what}.", "Fix the --config path or AGENTTRACE_CONFIG.")
 
     settings = Settings(config_file=config_file)
     # Given but empty (`--db "$UNSET"`, a missing CI secret) is refused, never the embedded database.
@@ -225,10 +238,12 @@ def load_settings(db_url: str | None = None, config_path: str | Path | None = No
     elif file_data.get("database_url"):
         settings.database_url, settings.source = file_data["database_url"], "config"
     if settings.database_url is not None:
-        validate_database_url(settings.database_url)
+        with _from_file(config_file, "database_url", settings.source == "config"):
+            validate_database_url(settings.database_url)
 
     schema = os.environ.get("AGENTTRACE_SCHEMA") or file_data.get("schema") or DEFAULT_SCHEMA
-    settings.schema = validate_schema(str(schema))
+    with _from_file(config_file, "schema", not os.environ.get("AGENTTRACE_SCHEMA")):
+        settings.schema = validate_schema(str(schema))
     if file_data.get("data_dir") and not os.environ.get("AGENTTRACE_DATA_DIR"):
         settings.data_dir = Path(file_data["data_dir"]).expanduser()
     settings.executor = file_data.get("executor", {})

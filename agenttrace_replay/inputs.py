@@ -137,7 +137,7 @@ def parse_assignments(items: list[str], option: str = "--input") -> dict[str, An
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InvalidInput(f"{option} {item!r} is not KEY=VALUE.", f"Example: {option} query=\"a new question\"")
+            raise InvalidInput(f"{option} {item!r} is not KEY=VALUE.", f"Example: {option} " + ('model=gpt-4o-mini' if option == "--override" else 'query="a new question"'))
         parts = key.split(".")
         if any(not p for p in parts):
             raise InvalidInput(f"{option} {item!r}: the key {key!r} has an empty part.", "Use dotted keys like a.b.c=VALUE.")

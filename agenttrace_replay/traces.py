@@ -132,7 +132,7 @@ def _read_text(text: str, source: str) -> tuple[list[TraceBundle], list[RawSpan]
         return [], read_spans(text)
     except InvalidInput as exc:
         message = exc.message if exc.message.endswith((".", "!", "?")) else exc.message + "."
-        raise InvalidInput(f"{source}: {message}", exc.hint or "Nothing was imported from it.") from exc
+        raise InvalidInput(f"{source}: {message}", exc.hint or "Nothing was imported.") from exc
 
 
 @contextmanager

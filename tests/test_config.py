@@ -318,3 +318,15 @@ def test_a_malformed_ipv6_url_is_bad_input() -> None:
     with pytest.raises(InvalidInput, match="Invalid IPv6 URL") as caught:
         load_settings("postgresql://me:hunter2@[::1/agents")
     assert "hunter2" not in str(caught.value)
+
+
+def test_bad_values_in_the_config_file_name_the_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "agenttrace.yaml"
+    config.write_text("schema: Bad-Name\n")
+    with pytest.raises(InvalidInput, match=f"config file {config}: schema: invalid schema name 'Bad-Name'"):
+        load_settings(None, str(config))
+    config.write_text("database_url: mysql://x\n")
+    with pytest.raises(InvalidInput, match=f"config file {config}: database_url: invalid database URL"):
+        load_settings(None, str(config))
+    with pytest.raises(InvalidInput, match="is a folder, not a file"):
+        load_settings(None, str(tmp_path))

@@ -69,15 +69,20 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> None:
         print_line(f"rows:     {counts['traces']} traces, {counts['spans']} spans")
 
 
+_SOURCE_NAMES = {"flag": "--db", "env": "AGENTTRACE_DATABASE_URL", "config": "the config file"}
+
+
 @app.command("stop")
 def stop(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Stop the embedded PostgreSQL server. The next command that needs it starts it again."""
     settings = guarded(ctx, lambda: load(ctx))
 
     def stop_embedded() -> bool:
+        from agenttrace_replay.config import redact_url
+
         if not settings.embedded:
             raise InvalidInput(
-                f"the database comes from {settings.source}, not the embedded server: there is nothing to stop.",
+                f"the database in use is {redact_url(settings.database_url or '')} (from {_SOURCE_NAMES.get(settings.source, settings.source)}), not the embedded server: there is nothing to stop.",
                 "db stop stops only the embedded PostgreSQL; stop your own server your usual way.",
             )
         from agenttrace_replay.db.embedded import stop_server

@@ -7,6 +7,7 @@ schema (default ``agenttrace``), so SQL names them as ``{schema}.table``.
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -108,7 +109,8 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> asyn
     except (ValueError, asyncpg.ClientConfigurationError) as exc:
         raise InvalidInput(f"invalid database URL '{redact_url(url)}': {exc}.") from exc
     except asyncpg.InvalidCatalogNameError as exc:
-        raise DatabaseUnavailable(f"database in '{redact_url(url)}' does not exist.", "Create it or fix the URL.") from exc
+        name = urlsplit(url).path.lstrip("/") or "(the user's default)"
+        raise DatabaseUnavailable(f"database '{name}' does not exist on the server at {redact_url(url)}.", "Create it or fix the URL.") from exc
     except asyncpg.InvalidAuthorizationSpecificationError as exc:
         raise DatabaseUnavailable(f"cannot log in to {redact_url(url)}: {exc}.", "Check the user and password.") from exc
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
