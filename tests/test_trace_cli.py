@@ -450,3 +450,11 @@ def test_two_different_exports_of_one_trace_in_one_command(cli, docs: dict[str, 
     assert "Import one of the two copies" in result.stderr and len(result.stderr.splitlines()) == 1
     assert stored_spans(cli, genai_id(docs)) == len(json.loads(whole.read_text())["traces"][0]["spans"])  # unchanged
     assert ok(cli("trace", "import", str(whole), str(part))).stdout == SUMMARY.format(0, 0, 2) + "\n"  # a subset: skipped
+
+
+def test_durations_read_well_even_from_skewed_clocks() -> None:
+    from agenttrace_replay.cli.render import fmt_ms
+
+    assert [fmt_ms(v) for v in (None, 2.25, 250, 12_500, -16746744072709.6)] == [
+        "-", "2.2 ms", "250 ms", "12.5 s", "? (end before start)",
+    ]

@@ -54,6 +54,8 @@ def duration_ms(start: datetime | None, end: datetime | None) -> float | None:
 def fmt_ms(ms: float | None) -> str:
     if ms is None:
         return "-"
+    if ms < 0:  # the recording's clocks say it ended before it started
+        return "? (end before start)"
     if ms < 10:
         return f"{ms:.1f} ms"
     return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
