@@ -10,7 +10,7 @@ from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, print_json,
 
 app = typer.Typer(help="Create, list, show and delete checkpoints.", no_args_is_help=True)
 
-TraceArg = Annotated[str, typer.Argument(help="Trace id or a unique prefix.")]
+TraceArg = Annotated[str, typer.Argument(help="Trace id or a unique prefix.", metavar="TRACE")]
 CheckpointArg = Annotated[str, typer.Argument(help="Checkpoint id or a unique prefix.", metavar="CHK")]
 
 

@@ -157,7 +157,7 @@ def show(ctx: typer.Context, replay: ReplayArg, json: JsonFlag = False) -> None:
 
 
 @app.command("list")
-def list_(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.")], json: JsonFlag = False) -> None:
+def list_(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.", metavar="TRACE")], json: JsonFlag = False) -> None:
     """List a trace's replays, oldest first."""
     rows = run(ctx, lambda db: _engine(db).list_replays(trace))
     if json:

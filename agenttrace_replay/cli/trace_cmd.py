@@ -190,7 +190,7 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.")], json: JsonFlag = False) -> None:
+def show(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.", metavar="TRACE")], json: JsonFlag = False) -> None:
     """Show a trace as a tree of spans."""
     from agenttrace_replay import traces
 
@@ -232,7 +232,7 @@ def export(
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.")],
+    trace: Annotated[str, typer.Argument(help="Trace id or a unique prefix.", metavar="TRACE")],
     yes: YesFlag = False,
     json: JsonFlag = False,
 ) -> None:
