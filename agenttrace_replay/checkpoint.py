@@ -138,6 +138,9 @@ class CheckpointManager:
         q = self.db.q
         idlib.require(span_id, "span", f"See the trace's spans with: agenttrace-replay trace show {trace_id}")
         rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
+        if not rows and idlib.is_upper_hex(span_id):  # OpenTelemetry ids are stored in lower case
+            span_id = span_id.lower()
+            rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
         if rows and (rows[0] == span_id or len(rows) == 1):
             return rows[0]
         if rows:
@@ -150,7 +153,10 @@ class CheckpointManager:
                 f"span {span_id} belongs to trace {', '.join(others)}, not to trace {trace_id}.",
                 f"Use: agenttrace-replay checkpoint create {others[0]} --span {span_id}",
             )
-        raise NotFound(f"no span '{span_id}' in trace {trace_id}.", f"See its spans with: agenttrace-replay trace show {trace_id}")
+        raise NotFound(
+            f"no span '{span_id}' in trace {trace_id} (a span of another trace is found only by its full id).",
+            f"See its spans with: agenttrace-replay trace show {trace_id}",
+        )
 
     # --- creating ----------------------------------------------------------------------
     async def auto_checkpoint_trace(self, trace_id: str, kinds: Iterable[str] | None = None) -> list[str]:

@@ -30,6 +30,11 @@ def like_prefix(prefix: str) -> str:
     return escaped + "%"
 
 
+def is_upper_hex(given: str) -> bool:
+    """Hex digits with some in upper case: an OpenTelemetry id, which is stored in lower case."""
+    return given != given.lower() and _HEX.fullmatch(given) is not None
+
+
 def require(given: str, what: str, hint: str) -> None:
     """An id or prefix must have something in it: an empty one would match every id."""
     if not given or not given.strip():
@@ -47,7 +52,7 @@ async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
     if "\x00" in given:  # no stored id has one (imports refuse it), and PostgreSQL text cannot hold it
         raise NotFound(f"no {what} {given!r}.", hint)
     rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
-    if not rows and given != given.lower() and _HEX.fullmatch(given):
+    if not rows and is_upper_hex(given):
         # OpenTelemetry ids are stored in lower case, as the OTLP encoding writes them
         given = given.lower()
         rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
