@@ -107,7 +107,10 @@ def _on_termination_signals() -> None:
     for name in ("SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) in (signal.SIG_DFL, None):
-            signal.signal(number, _stop_as_interrupt)
+            try:
+                signal.signal(number, _stop_as_interrupt)
+            except ValueError:  # not the main thread (the app run from a test or an embedding program)
+                return
 
 
 def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
