@@ -650,9 +650,13 @@ def test_process_timeout_does_not_wait_for_a_stuck_graph(langgraph_db: tuple[str
     assert row["error"] == "timed out after 1 s"
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize(("signame", "how"), [
+    ("SIGTERM", "once"), ("SIGHUP", "once"), ("SIGINT", "once"),
+    ("SIGTERM", "twice"),  # a second signal while it stores the replay changes nothing
+    ("SIGTERM", "sigint ignored"),  # a background job of a script starts with SIGINT ignored
+])
 def test_process_stopped_by_a_signal_stores_the_replay_as_interrupted(
-    langgraph_db: tuple[str, str], tmp_path: Path, signame: str
+    langgraph_db: tuple[str, str], tmp_path: Path, signame: str, how: str
 ) -> None:
     """A CI job cancelled (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C mid-replay: the replay
     is stored as interrupted, --json prints it, and the exit code is 128 + the signal."""
@@ -674,6 +678,7 @@ def test_process_stopped_by_a_signal_stores_the_replay_as_interrupted(
         [sys.executable, "-m", "agenttrace_replay", "--db", db_url, "replay", "run", checkpoint,
          "--graph", f"{module}:graph", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=TESTS_DIR, env=env,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if how == "sigint ignored" else None,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 40
@@ -681,6 +686,9 @@ def test_process_stopped_by_a_signal_stores_the_replay_as_interrupted(
             time.sleep(0.05)
         assert started_file.exists(), proc.stderr.read() if proc.poll() is not None else "the graph never ran"
         proc.send_signal(getattr(signal, signame))
+        if how == "twice":
+            time.sleep(0.05)
+            proc.send_signal(getattr(signal, signame))
         out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:

@@ -78,6 +78,9 @@ def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migra
             if not logger.handlers:
                 logger.addHandler(logging.NullHandler())
 
+        import asyncio
+
+        _stop_on_termination_signals(asyncio.current_task())
         db = await connect(load(ctx), migrate=migrate)
         try:
             return await body(db)
@@ -91,39 +94,49 @@ def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migra
 _stopped_by: int | None = None
 
 
-def _stop_as_interrupt(signum: int, frame: Any) -> None:
+def _stop_on_termination_signals(task: Any) -> None:
     """SIGTERM and SIGHUP (a CI job cancelled, `timeout`, `docker stop`, a closed terminal)
-    stop a command the way Ctrl-C does: a running replay is stored as interrupted."""
+    stop a command the way Ctrl-C does: its task is cancelled, so a running replay is stored
+    as interrupted and a write is rolled back. Through the event loop, so it works whatever
+    SIGINT's disposition (background jobs of a script start with SIGINT ignored). A signal
+    the parent set to be ignored (`nohup`) stays ignored; a second one changes nothing, the
+    command is already stopping."""
+    import asyncio
     import signal
 
-    global _stopped_by
-    _stopped_by = signum
-    signal.raise_signal(signal.SIGINT)
+    loop = asyncio.get_running_loop()
 
+    def stop(number: int) -> None:
+        global _stopped_by
+        if _stopped_by is None:
+            _stopped_by = number
+            task.cancel()
+        for other in numbers:  # from now on ignored, also once the loop has closed: it is stopping
+            loop.remove_signal_handler(other)
+            signal.signal(other, signal.SIG_IGN)
 
-def _on_termination_signals() -> None:
-    import signal
+    numbers: list[int] = []
 
     for name in ("SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
-        if number is not None and signal.getsignal(number) in (signal.SIG_DFL, None):
-            try:
-                signal.signal(number, _stop_as_interrupt)
-            except ValueError:  # not the main thread (the app run from a test or an embedding program)
-                return
+        if number is None or signal.getsignal(number) == signal.SIG_IGN:
+            continue
+        try:
+            loop.add_signal_handler(number, stop, number)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            return
+        numbers.append(number)
 
 
 def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
+    global _stopped_by
     debug = options(ctx).debug
-    _on_termination_signals()
+    _stopped_by = None
     try:
         return fn()
     except AgentTraceError as exc:
         fail(exc, debug)
     except KeyboardInterrupt:
-        if _stopped_by is not None:
-            sys.stderr.write(f"terminated (signal {_stopped_by})\n")
-            raise typer.Exit(128 + _stopped_by) from None
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort, SystemExit):
@@ -136,6 +149,12 @@ def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
             fail(refused, debug)
         sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)\n")
         raise typer.Exit(int(ExitCode.ERROR)) from None
+    except BaseException as exc:  # the task cancelled by SIGTERM or SIGHUP
+        asyncio = sys.modules.get("asyncio")
+        if _stopped_by is not None and asyncio is not None and isinstance(exc, asyncio.CancelledError):
+            sys.stderr.write(f"terminated (signal {_stopped_by})\n")
+            raise typer.Exit(128 + _stopped_by) from None
+        raise
 
 
 def _refused_value(exc: Exception) -> AgentTraceError | None:
