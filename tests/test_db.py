@@ -424,12 +424,18 @@ def test_a_data_folder_left_by_a_killed_initdb_is_set_up_again(own_data_dir: Pat
             await conn.close()
 
     assert asyncio.run(ask()) == 1 and (pgdata / "postmaster.opts").exists()
+    (aside,) = own_data_dir.glob("pgdata.incomplete-*")  # set aside, not deleted
+    assert (aside / "PG_VERSION").read_text() == "18\n"
 
 
-def test_a_data_folder_that_ran_once_is_never_cleared(own_data_dir: Path) -> None:
+@pytest.mark.parametrize("restored", [False, True])
+def test_a_data_folder_that_ran_once_is_never_cleared(own_data_dir: Path, restored: bool) -> None:
+    """Also a restored backup, which has no postmaster.opts (pg_basebackup leaves it out)."""
     ensure_server(own_data_dir)
     marker = own_data_dir / "pgdata" / "kept.txt"
     marker.write_text("the user's")
     stop_server(own_data_dir)
+    if restored:
+        (own_data_dir / "pgdata" / "postmaster.opts").unlink()
     assert ensure_server(own_data_dir).startswith("postgresql://")  # started again on the same folder
     assert marker.read_text() == "the user's"

