@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -323,21 +322,26 @@ async def _replace(
     """Delete the stored traces that the bundles change; the bundles still to write."""
     from agenttrace_replay.importers.native import bundle_to_dict
 
-    stored = {r["trace_id"]: (r["checkpoints"], r["replays"]) for r in await conn.fetch(
-        db.q.stored_with_work, [b.trace.trace_id for b in bundles])}  # fmt: skip
+    trace_ids = list(dict.fromkeys(b.trace.trace_id for b in bundles))
+    await conn.fetch(db.q.lock_stored_traces, trace_ids)
+    # counted after the lock, in a statement of its own: what committed while it waited counts
+    stored = {r["trace_id"]: (r["checkpoints"], r["replays"]) for r in await conn.fetch(db.q.work_of_traces, trace_ids)}
+    copies: dict[str, list[TraceBundle]] = {}
+    for bundle in bundles:
+        copies.setdefault(bundle.trace.trace_id, []).append(bundle)
     changed: dict[str, tuple[int, int]] = {}
     to_write = []
-    given = Counter(b.trace.trace_id for b in bundles)
-    for bundle in bundles:
-        trace_id = bundle.trace.trace_id
+    for trace_id, given in copies.items():
         if trace_id not in stored:
-            to_write.append(bundle)
-        elif given[trace_id] == 1 and _same_trace(await _read_trace(conn, db, trace_id), bundle.complete(), bundle_to_dict):
+            to_write.extend(given)
+            continue
+        old = bundle_to_dict(await _read_trace(conn, db, trace_id))
+        if all(_same_trace(old, bundle_to_dict(b.complete())) for b in given):
             result.unchanged.append(trace_id)
-            on_spans(len(bundle.spans))
-        else:  # changed, or given more than once (the write says whether the copies agree)
+            on_spans(sum(len(b.spans) for b in given))
+        else:  # changed (copies that disagree with each other are refused when written)
             changed[trace_id] = stored[trace_id]
-            to_write.append(bundle)
+            to_write.extend(given)
     discards = {t: counts for t, counts in changed.items() if any(counts)}
     if discards and not discard:
         first, (checkpoints, replays) = next(iter(discards.items()))
@@ -356,14 +360,54 @@ async def _replace(
     return to_write
 
 
-def _same_trace(stored: TraceBundle, given: TraceBundle, as_dict: Callable[[TraceBundle], dict[str, Any]]) -> bool:
-    """Whether a stored trace holds exactly what is given for it (span order aside)."""
-    a, b = as_dict(stored), as_dict(given)
+def _same_trace(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether a stored trace (`bundle_to_dict`) holds what is given for it, span order aside,
+    as JSON compares: `true` is not `1`, while numbers are equal by value (jsonb keeps `1e23`
+    as 100000000000000000000000), and an empty metadata or config is stored for a missing one."""
+    if len(a["spans"]) != len(b["spans"]) or len(a["agents"]) != len(b["agents"]):
+        return False
+    spans_a = {s["span_id"]: s for s in a["spans"]}
+    spans_b = {s["span_id"]: s for s in b["spans"]}
     return (
-        a["trace"] == b["trace"] and a["agents"] == b["agents"]
-        and {s["span_id"]: s for s in a["spans"]} == {s["span_id"]: s for s in b["spans"]}
-        and len(a["spans"]) == len(b["spans"])
+        _same_json(_filled(a["trace"], "metadata"), _filled(b["trace"], "metadata"))
+        and all(_same_json(_filled(x, "config"), _filled(y, "config")) for x, y in zip(a["agents"], b["agents"]))
+        and spans_a.keys() == spans_b.keys()
+        and all(_same_json(spans_a[k], spans_b[k]) for k in spans_a)
     )
+
+
+def _filled(record: dict[str, Any], key: str) -> dict[str, Any]:
+    return {**record, key: record.get(key) or {}}
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equality as JSON values, iteratively (no recursion limit)."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if isinstance(x, bool) or isinstance(y, bool):
+            if not (type(x) is type(y) and x == y):
+                return False
+        elif isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if _number(x) != _number(y):
+                return False
+        elif isinstance(x, dict) and isinstance(y, dict):
+            if x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
+
+
+def _number(value: int | float) -> Any:
+    from decimal import Decimal
+
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 # What a write raises for a value validate_bundle let through (a NUL character, say); the

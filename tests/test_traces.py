@@ -369,3 +369,62 @@ async def test_hex_ids_are_found_whatever_their_case_and_a_nul_is_simply_not_fou
     assert await traces.resolve_trace_id(db, "ABCDEF01") == "abcdef0123456789abcdef0123456789"
     with pytest.raises(NotFound):
         await traces.resolve_trace_id(db, "abc\x00")
+
+
+@pytest.mark.parametrize(("stored_value", "given_value", "same"), [
+    (1, True, False), (True, 1, False), (1, 1.0, True), (1e23, 1e23, True), (0.1, 0.1, True),
+    ("1", 1, False), ({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, True), ([1, 2], [2, 1], False),
+])
+async def test_replace_compares_as_json_does(db: Database, stored_value, given_value, same: bool) -> None:
+    """`true` is not `1`; numbers equal by value are the same (jsonb gives 1e23 back as an integer)."""
+    first = small_trace("trace-j", spans=2)
+    first.spans[0].attributes = {"value": stored_value}
+    await traces.import_bundles(db, [first])
+    second = small_trace("trace-j", spans=2)
+    second.spans[0].attributes = {"value": given_value}
+    result = await traces.import_bundles(db, [second], replace=True)
+    assert (result.unchanged, result.replaced) == ((["trace-j"], []) if same else ([], ["trace-j"]))
+
+
+async def test_replace_with_the_same_copy_given_twice_is_unchanged_and_missing_metadata_is_empty(db: Database) -> None:
+    bundle = small_trace("trace-t", spans=2)
+    bundle.trace.metadata = None
+    await traces.import_bundles(db, [bundle])
+    copies = [small_trace("trace-t", spans=2), small_trace("trace-t", spans=2)]
+    for copy in copies:
+        copy.trace.metadata = None
+    result = await traces.import_bundles(db, copies, replace=True)
+    assert result.unchanged == ["trace-t"] and result.replaced == []
+    copies[1].trace.metadata = {"env": "test"}  # one copy differs: the trace is stored again
+    assert (await traces.import_bundles(db, copies, replace=True)).replaced == ["trace-t"]
+
+
+async def test_a_checkpoint_written_while_replace_waits_for_its_lock_counts(db: Database, db_url: str) -> None:
+    """Another command is writing a checkpoint of the trace (its foreign key holds a share lock
+    on the trace row): --replace waits for it, and then counts it."""
+    import asyncio
+
+    import asyncpg
+    from builders import weather_trace
+
+    from agenttrace_replay.errors import WouldDiscard
+
+    await traces.import_bundles(db, [weather_trace()])
+    other = await asyncpg.connect(db_url)
+    try:
+        async with other.transaction():
+            await other.execute(
+                "INSERT INTO agenttrace.checkpoints (checkpoint_id, trace_id, span_id, step, span_hash, agent_hash, input_hash)"
+                " VALUES ('chk-000000000001', 'trace-weather', 's-llm1', 1, '\\x00', '\\x00', '\\x00')"
+            )
+            changed = weather_trace()
+            changed.trace.name = "weather v2"
+            task = asyncio.ensure_future(traces.import_bundles(db, [changed], replace=True))
+            await asyncio.sleep(0.3)
+            assert not task.done()  # waiting for the row lock
+        with pytest.raises(WouldDiscard) as caught:
+            await task
+        assert caught.value.discards == {"trace-weather": (1, 0)}
+        assert await other.fetchval("SELECT count(*) FROM agenttrace.checkpoints") == 1
+    finally:
+        await other.close()

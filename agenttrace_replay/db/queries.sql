@@ -19,13 +19,17 @@ SELECT version, name, applied_at FROM {schema}.schema_migrations ORDER BY versio
 -- name: delete_traces
 DELETE FROM {schema}.traces WHERE trace_id = ANY($1::text[]) RETURNING trace_id
 
--- name: stored_with_work
--- The given traces that are stored, with how many checkpoints and replays each has.
+-- name: lock_stored_traces
+-- The given traces that are stored, locked: a checkpoint or replay of them being written
+-- (its foreign key holds a share lock on the trace) is waited for, and new ones wait.
+SELECT trace_id FROM {schema}.traces WHERE trace_id = ANY($1::text[]) FOR UPDATE
+
+-- name: work_of_traces
+-- How many checkpoints and replays each of the given traces has (after the lock above).
 SELECT t.trace_id,
        (SELECT count(*) FROM {schema}.checkpoints c WHERE c.trace_id = t.trace_id) AS checkpoints,
        (SELECT count(*) FROM {schema}.replays r WHERE r.trace_id = t.trace_id) AS replays
 FROM {schema}.traces t WHERE t.trace_id = ANY($1::text[])
-FOR UPDATE OF t
 
 -- name: insert_trace
 INSERT INTO {schema}.traces
