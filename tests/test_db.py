@@ -439,3 +439,29 @@ def test_a_data_folder_that_ran_once_is_never_cleared(own_data_dir: Path, restor
         (own_data_dir / "pgdata" / "postmaster.opts").unlink()
     assert ensure_server(own_data_dir).startswith("postgresql://")  # started again on the same folder
     assert marker.read_text() == "the user's"
+
+
+async def test_migration_0008_maps_stored_finish_reasons_as_imports_do(db: Database) -> None:
+    """Spans imported before finish reasons were normalised get the same words an import
+    gives now: the migration's list is the code's."""
+    from agenttrace_replay.records import _FINISH_REASONS, finish_reason
+
+    migration = next(m for m in migrations.available() if m.version == 8)
+    words = [*_FINISH_REASONS, "TOOL_CALLS", "stop", "something_else"]
+    async with db.transaction() as conn:
+        await conn.execute(
+            f"INSERT INTO {db.schema}.traces (trace_id, name, status) VALUES ('t-old', 'old', 'completed')"
+        )
+        for i, word in enumerate(words):
+            await conn.execute(
+                f"INSERT INTO {db.schema}.spans (trace_id, span_id, name, kind, output) VALUES ('t-old', $1, 'chat', 'llm_call', $2)",
+                f"s{i}", {"messages": [], "finish_reason": word},
+            )
+        await conn.execute(
+            f"INSERT INTO {db.schema}.spans (trace_id, span_id, name, kind, output) VALUES ('t-old', 'tool', 'x', 'tool_call', $1)",
+            {"finish_reason": "tool_calls"},
+        )
+        await conn.execute(migration.sql.replace("{schema}", db.schema))
+        rows = {r["span_id"]: r["output"] for r in await conn.fetch(f"SELECT span_id, output FROM {db.schema}.spans")}
+    assert [rows[f"s{i}"]["finish_reason"] for i in range(len(words))] == [finish_reason(w) for w in words]
+    assert rows["tool"]["finish_reason"] == "tool_calls"  # only model calls
