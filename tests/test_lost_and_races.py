@@ -129,3 +129,23 @@ def test_cli_keeps_a_replay_it_could_not_store_in_a_file(db_url: str, registered
     assert json.loads(kept.read_text()) == printed and printed["replay_output"] == "kept anyway"
     assert result.stderr.startswith(f"error: checkpoint {LLM1} was deleted")
     assert result.stderr.rstrip().endswith(f"Its result is kept in {kept}.") and len(result.stderr.splitlines()) == 1
+
+
+async def test_a_connection_ended_by_the_server_mid_use_names_the_servers_reason(db_url: str) -> None:
+    db = Database(await create_pool(db_url, min_size=1, max_size=1), owned=True)
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            async with db.transaction() as conn:
+                pid = await conn.fetchval("SELECT pg_backend_pid()")
+                admin = await asyncpg.connect(db_url)
+                try:
+                    await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                finally:
+                    await admin.close()
+                await asyncio.sleep(0.2)
+                await conn.fetchval("SELECT 1")
+        assert "released back to the pool" not in str(caught.value)
+        assert str(caught.value).startswith("lost the connection to the database: ")
+        assert await traces.list_traces(db) == []  # and the pool carries on with a new connection
+    finally:
+        await db.close()

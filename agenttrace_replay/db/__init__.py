@@ -63,7 +63,7 @@ class Database:
                     yield conn
                 except BaseException as exc:
                     maybe_ours = isinstance(exc, (OSError, asyncpg.InterfaceError))  # only if the connection died
-                    if not isinstance(exc, _CONNECTION_LOST) or (maybe_ours and not conn.is_closed()):
+                    if not isinstance(exc, _CONNECTION_LOST) or (maybe_ours and not _closed(conn)):
                         own_error = exc
                     await return_codecs(conn, borrowed, failed=True)
                     raise
@@ -98,6 +98,15 @@ _CONNECTION_LOST = (
     OSError, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError,
     asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError, asyncpg.InterfaceError,
 )
+
+
+def _closed(conn: Any) -> bool:
+    """Whether a pool connection is closed; one asyncpg has already taken back (it does, when
+    the server ends it) counts as closed, and asking it would raise an error of its own."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> asyncpg.Pool:
