@@ -118,6 +118,10 @@ class _Hasher:
         return [self(v) for v in values]
 
 
+class _ContentMissing(Exception):
+    """A checkpoint's row was read but some of its blobs were not there."""
+
+
 class CheckpointManager:
     """Create, read and delete checkpoints. Accepts an asyncpg pool or a `Database`."""
 
@@ -324,6 +328,17 @@ class CheckpointManager:
         return (await self.get_checkpoint(checkpoint_id)).state or {}
 
     async def get_checkpoint(self, checkpoint_id: str) -> Checkpoint:
+        try:
+            return await self._get_checkpoint(checkpoint_id)
+        except _ContentMissing:
+            # deleted (and its blobs with it) between the two reads: read again, which says
+            # so, or gives a checkpoint of the same id created again meanwhile
+            try:
+                return await self._get_checkpoint(checkpoint_id)
+            except _ContentMissing as exc:
+                raise NotFound(f"checkpoint {exc.args[0]} refers to content that is missing from the database.") from exc
+
+    async def _get_checkpoint(self, checkpoint_id: str) -> Checkpoint:
         q = self.db.q
         async with self.db.acquire() as conn:
             # a full id takes two queries (this one and the blobs); a prefix is resolved first
@@ -346,8 +361,8 @@ class CheckpointManager:
         try:
             resolved = {name: [values[h] for h in hashes] for name, hashes in lists.items()}
             single = {name: values[h] for name, h in singles.items()}
-        except KeyError as exc:  # pragma: no cover - only on a damaged database
-            raise NotFound(f"checkpoint {cid} refers to content that is missing from the database.") from exc
+        except KeyError as exc:
+            raise _ContentMissing(cid) from exc
         inp = single["input"]
         if "input_messages" in resolved:
             inp = {**(inp or {}), "messages": resolved["input_messages"]}

@@ -23,7 +23,7 @@ from otel_traces import genai_legacy_trace, genai_multi_agent_trace, langgraph_t
 
 from agenttrace_replay import traces
 from agenttrace_replay.checkpoint import CheckpointManager, checkpoint_id_for
-from agenttrace_replay.db import Database, init_connection
+from agenttrace_replay.db import Database, create_pool, init_connection
 from agenttrace_replay.errors import AmbiguousId, InvalidInput, NotFound
 from agenttrace_replay.records import AgentRecord, TraceBundle, TraceRecord
 from agenttrace_replay.state import build_states
@@ -624,3 +624,30 @@ async def test_deleting_checkpoints_takes_the_content_only_they_used(db: Databas
     assert await manager.auto_checkpoint_trace("trace-long") == ids
     assert await blob_count() == full
     await assert_restores(manager, bundle)
+
+
+async def test_a_restore_racing_the_delete_of_its_checkpoint_restores_or_says_it_is_gone(db_url: str, db: Database) -> None:
+    """The delete also removes the checkpoint's own blobs: a restore that read the row just
+    before must not report a damaged database."""
+    other = Database(await create_pool(db_url), owned=True)
+    try:
+        await load(db, long_trace(5))
+        writer, reader = CheckpointManager(db), CheckpointManager(other)
+        outcomes: Counter[str] = Counter()
+        rng = random.Random(3)
+        for _ in range(150):
+            cid = await writer.create_checkpoint("trace-long", "s00003")
+
+            async def restore() -> str:
+                await asyncio.sleep(rng.random() * 0.004)
+                try:
+                    await reader.restore(cid)
+                    return "restored"
+                except NotFound as exc:
+                    return "gone" if exc.message.startswith("no checkpoint") else exc.message
+
+            outcome, _ = await asyncio.gather(restore(), writer.delete_checkpoint(cid))
+            outcomes[outcome] += 1
+        assert set(outcomes) <= {"restored", "gone"}, outcomes
+    finally:
+        await other.close()
