@@ -11,7 +11,7 @@ from agenttrace_replay.errors import AmbiguousId, InvalidInput, NotFound
 # Ids are indexed, and an index entry must fit in about a third of a page (2,704 bytes): a
 # (trace, span) pair of ids of at most 1,000 bytes of UTF-8 each always does.
 MAX_ID_LENGTH = 1000
-_HEX = re.compile(r"[0-9A-Fa-f]+")
+_HEX = re.compile(r"(?:chk-|rpl-)?[0-9a-f]+", re.IGNORECASE)  # OpenTelemetry ids, and ours
 
 
 def too_long(value: str) -> bool:
@@ -31,7 +31,8 @@ def like_prefix(prefix: str) -> str:
 
 
 def is_upper_hex(given: str) -> bool:
-    """Hex digits with some in upper case: an OpenTelemetry id, which is stored in lower case."""
+    """Hex digits with some in upper case: an OpenTelemetry id or one of ours (`CHK-D230...`),
+    which are stored in lower case."""
     return given != given.lower() and _HEX.fullmatch(given) is not None
 
 

@@ -651,3 +651,10 @@ async def test_a_restore_racing_the_delete_of_its_checkpoint_restores_or_says_it
         assert set(outcomes) <= {"restored", "gone"}, outcomes
     finally:
         await other.close()
+
+
+async def test_checkpoint_ids_are_found_in_upper_case(db: Database) -> None:
+    await load(db, weather_trace())
+    ids = await CheckpointManager(db).auto_checkpoint_trace("trace-weather")
+    assert await CheckpointManager(db).resolve_id(ids[0].upper()) == ids[0]
+    assert await CheckpointManager(db).resolve_id(ids[0][:9].upper()) == ids[0]
