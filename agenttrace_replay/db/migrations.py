@@ -50,7 +50,10 @@ async def applied_versions(db: "Database") -> list[int]:
 
 async def migrate(db: "Database") -> list[Migration]:
     """Apply every pending migration; return those applied now."""
-    applied_now = []
+    applied_now: list[Migration] = []
+    # the common case, every command on an up-to-date database: one look, no transactions
+    if not await pending(db):
+        return applied_now
     schema = quote_ident(db.schema)
     async with db.acquire() as conn:
         for migration in available():
