@@ -458,3 +458,22 @@ def test_durations_read_well_even_from_skewed_clocks() -> None:
     assert [fmt_ms(v) for v in (None, 2.25, 250, 12_500, -16746744072709.6)] == [
         "-", "2.2 ms", "250 ms", "12.5 s", "? (end before start)",
     ]
+
+
+def test_trace_list_keeps_one_line_per_trace_and_only_the_name_gives_way() -> None:
+    from io import StringIO
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from agenttrace_replay.cli.render import trace_table
+
+    row = {"trace_id": "1e088033ef95aa", "name": "invoke_agent triage with a long name that does not fit", "start_time": None,
+           "status": "completed", "span_count": 11, "total_tokens": 4189, "total_latency_ms": 21700.0}  # fmt: skip
+    wide = {**row, "trace_id": "ffff", "name": "東京の天気を調べるエージェント"}
+    out = StringIO()
+    Console(file=out, width=80, color_system=None).print(trace_table([row, wide], 80))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 and all(line.rstrip().endswith(("latency", "21.7 s")) for line in lines)
+    assert "invoke_agent" in lines[1] and "…" in lines[1] and "1e088033ef95" in lines[1] and "東京" in lines[2]
+    assert max(cell_len(line) for line in lines) <= 80

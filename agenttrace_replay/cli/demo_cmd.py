@@ -35,7 +35,7 @@ def demo(ctx: typer.Context, json: JsonFlag = False) -> None:
 
     out = stdout()
     out.print(f"loaded {len(result.imported)} sample trace(s) ({len(result.skipped)} were already there)\n")
-    out.print(trace_table(rows))
+    out.print(trace_table(rows, out.width))
     first = rows[0]["trace_id"] if rows else "TRACE"
     out.print("\nTry next:")
     for line in (

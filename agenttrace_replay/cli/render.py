@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -67,22 +68,32 @@ def short_id(trace_id: str) -> str:
     return trace_id if len(trace_id) <= 16 else trace_id[:12]
 
 
-def trace_table(rows: list[dict[str, Any]]) -> Table | Text:
+def trace_table(rows: list[dict[str, Any]], width: int | None = None) -> Table | Text:
+    """The traces, one line each in ``width`` columns: only the name gives way."""
     if not rows:
         return Text("no traces (import some with: agenttrace-replay trace import FILE, or try: agenttrace-replay demo)")
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("trace", "name", "started", "status", "spans", "tokens", "latency"):
-        # ids and times are copied from here: never fold them; the name gives way first
-        table.add_column(col, overflow="fold" if col == "name" else "ellipsis", no_wrap=col != "name",
-                         min_width=12 if col == "name" else None)
-    for r in rows:
-        start = r["start_time"]
-        table.add_row(
+    cells = [
+        [
             printable(short_id(r["trace_id"]), one_line=True), printable(r["name"] or "", one_line=True),
-            start.strftime("%Y-%m-%d %H:%M") if start else "-",
-            Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+            r["start_time"].strftime("%Y-%m-%d %H:%M") if r["start_time"] else "-", r["status"],
             str(r["span_count"]), str(r["total_tokens"]), fmt_ms(r["total_latency_ms"]),
-        )
+        ]
+        for r in rows
+    ]
+    columns = ("trace", "name", "started", "status", "spans", "tokens", "latency")
+    widths = [max(cell_len(col), *(cell_len(c[i]) for c in cells)) for i, col in enumerate(columns)]
+    if width is not None:  # ids and times are copied from here: the name is cut, with an ellipsis
+        widths[1] = min(widths[1], max(12, width - sum(widths) + widths[1] - 2 * (len(columns) - 1)))
+        for c in cells:
+            if cell_len(c[1]) > widths[1]:
+                name = Text(c[1])
+                name.truncate(widths[1], overflow="ellipsis")
+                c[1] = name.plain
+    for col, col_width in zip(columns, widths):
+        table.add_column(col, no_wrap=True, min_width=col_width, max_width=col_width)
+    for row in cells:
+        table.add_row(*row[:3], Text(row[3], style=STATUS_STYLE.get(row[3], "")), *row[4:])
     return table
 
 

@@ -186,7 +186,8 @@ def list_(
         return
     from agenttrace_replay.cli.render import trace_table
 
-    stdout().print(trace_table(rows))
+    out = stdout()
+    out.print(trace_table(rows, out.width))
 
 
 @app.command("show")
