@@ -256,8 +256,8 @@ def test_show_draws_the_span_tree(cli, docs: dict[str, Path]) -> None:  # type: 
     out = ok(cli("trace", "show", genai_id(docs)[:8])).stdout  # a unique prefix is enough
     lines = out.splitlines()
     assert lines[0].startswith(f"invoke_agent supervisor  {genai_id(docs)}  completed")
-    assert "2491 tokens  10 spans  2 agents" in lines[0]
-    assert lines[1].startswith("└── [agent_message] invoke_agent supervisor")
+    assert "2491 tokens  10 spans  2 agents" in lines[1]
+    assert lines[2].startswith("└── [agent_message] invoke_agent supervisor")
     chat = next(line for line in lines if "[llm_call] chat gpt-4o" in line)
     assert chat.startswith("    ├── ") and "agent=supervisor" in chat
     assert "model=gpt-4o-2024-08-06" in chat and "tokens=412+38" in chat and " ms" in chat

@@ -123,7 +123,8 @@ def trace_tree(bundle: TraceBundle) -> Tree:
     head.append(printable(t.name or t.trace_id, one_line=True), style="bold")
     head.append(f"  {printable(t.trace_id, one_line=True)}  ", style="dim")
     head.append(t.status, style=STATUS_STYLE.get(t.status, ""))
-    head.append(f"  {fmt_ms(t.total_latency_ms)}  {t.total_tokens} tokens  {len(bundle.spans)} spans  {t.agent_count} agents")
+    # the figures on a line of their own: a narrow terminal wraps between lines, not mid-figure
+    head.append(f"\n{fmt_ms(t.total_latency_ms)}  {t.total_tokens} tokens  {len(bundle.spans)} spans  {t.agent_count} agents")
     tree = Tree(head)
     agents = {a.agent_id: a.name for a in bundle.agents}
     ids = {s.span_id for s in bundle.spans}
