@@ -505,13 +505,30 @@ async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Ca
                     if len(batch) >= _MIN_BATCH:
                         copying, batch = asyncio.create_task(copy(batch)), []
         if copying is not None:
-            await copying
+            await _unless_lost(conn, copying)
         if batch:
-            await copy(batch)
+            await _unless_lost(conn, asyncio.create_task(copy(batch)))
     except BaseException:
         if copying is not None:  # never leave a COPY running on the connection
-            await asyncio.gather(copying, return_exceptions=True)
+            try:
+                await _unless_lost(conn, copying)
+            except BaseException:
+                pass  # the error being raised is the one to report
         raise
+
+
+async def _unless_lost(conn: Any, task: "asyncio.Task[None]") -> None:
+    """Wait for a COPY, or give up on it once its connection is closed: asyncpg's COPY can
+    wait forever for a socket the server has closed under it (seen with the server ending
+    the connection mid-import)."""
+    while True:
+        done, _ = await asyncio.wait([task], timeout=0.5)
+        if done:
+            return task.result()
+        if conn.is_closed():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise asyncpg.ConnectionDoesNotExistError("the connection to the database was closed during the import")
 
 
 _YIELD_EVERY = 8

@@ -149,3 +149,30 @@ async def test_a_connection_ended_by_the_server_mid_use_names_the_servers_reason
         assert await traces.list_traces(db) == []  # and the pool carries on with a new connection
     finally:
         await db.close()
+
+
+async def test_an_import_whose_connection_the_server_ends_mid_copy_fails_and_never_hangs(db_url: str) -> None:
+    """asyncpg's COPY can wait forever on a socket the server closed: the import gives up on
+    it once the connection is closed, reports the database as unavailable, and stores nothing."""
+    from builders import long_trace
+
+    bundle = long_trace(20000)
+    db = Database(await create_pool(db_url, min_size=1, max_size=1), owned=True)
+    admin = await asyncpg.connect(db_url)
+    ended = asyncio.Event()
+
+    def on_spans(count: int) -> None:
+        if not ended.is_set():
+            ended.set()
+            asyncio.get_running_loop().create_task(admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))  # fmt: skip
+
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await asyncio.wait_for(traces.import_bundles(db, [bundle], on_spans=on_spans), timeout=120)
+        assert await admin.fetchval("SELECT count(*) FROM agenttrace.spans") == 0
+    finally:
+        await admin.close()
+        await db.close()

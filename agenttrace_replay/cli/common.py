@@ -74,9 +74,10 @@ def run(ctx: typer.Context, body: Callable[["Database"], Awaitable[T]], *, migra
         if not options(ctx).debug:  # asyncpg's own warnings (a pool that lost its server) would print tracebacks
             import logging
 
-            logger = logging.getLogger("asyncpg")
-            if not logger.handlers:
-                logger.addHandler(logging.NullHandler())
+            for name in ("asyncpg", "asyncio"):  # asyncio: "socket.send() raised exception." per write
+                logger = logging.getLogger(name)
+                if not logger.handlers:
+                    logger.addHandler(logging.NullHandler())
 
         import asyncio
 
