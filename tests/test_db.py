@@ -465,3 +465,15 @@ async def test_migration_0008_maps_stored_finish_reasons_as_imports_do(db: Datab
         rows = {r["span_id"]: r["output"] for r in await conn.fetch(f"SELECT span_id, output FROM {db.schema}.spans")}
     assert [rows[f"s{i}"]["finish_reason"] for i in range(len(words))] == [finish_reason(w) for w in words]
     assert rows["tool"]["finish_reason"] == "tool_calls"  # only model calls
+
+
+def test_a_data_folder_killed_after_bootstrap_without_its_databases_is_set_up_again(own_data_dir: Path) -> None:
+    """initdb killed between its bootstrap and its last steps: pg_control is there, no pid file,
+    but the template0 and postgres databases were never made."""
+    pgdata = own_data_dir / "pgdata"
+    (pgdata / "global").mkdir(parents=True)
+    (pgdata / "base" / "1").mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("18\n")
+    (pgdata / "global" / "pg_control").write_bytes(b"\0" * 8192)
+    ensure_server(own_data_dir)
+    assert (pgdata / "base" / "5").is_dir() and len(list(own_data_dir.glob("pgdata.incomplete-*"))) == 1

@@ -94,9 +94,10 @@ def _clear_interrupted_init(pgdata: Path) -> None:
 
     Only a folder that is certainly such a leftover is touched: PG_VERSION (initdb writes it
     first) but no postmaster.opts (a server writes it when it first starts), and either no
-    global/pg_control yet (killed before the cluster existed) or a postmaster.pid left by
+    global/pg_control yet (killed before the cluster existed), no template1, template0 or
+    postgres database yet (killed before initdb's last steps), or a postmaster.pid left by
     initdb's own single-user backend, which names itself with a negative pid. A restored
-    backup has pg_control and no such pid file, so it is never touched. If that backend is
+    backup has all of these and no such pid file, so it is never touched. If that backend is
     still alive it is given a few seconds to notice its initdb is gone and exit. The folder
     is renamed, not deleted (`pgdata.incomplete-<time>`), and a fresh one is made.
     """
@@ -107,8 +108,10 @@ def _clear_interrupted_init(pgdata: Path) -> None:
     except OSError:
         first_line = ""
     single_user_pid = int(first_line[1:]) if first_line.startswith("-") and first_line[1:].isdigit() else 0
-    if not single_user_pid and (pgdata / "global" / "pg_control").exists():
-        return  # a cluster, perhaps never started here (a restored backup): not ours to judge
+    # initdb's last steps make template0 and postgres (fixed OIDs 4 and 5 since PostgreSQL 15)
+    databases = all((pgdata / "base" / oid).is_dir() for oid in ("1", "4", "5"))
+    if not single_user_pid and (pgdata / "global" / "pg_control").exists() and databases:
+        return  # a whole cluster, perhaps never started here (a restored backup): not ours to judge
     import time
 
     deadline = time.monotonic() + 5
