@@ -477,3 +477,9 @@ def test_trace_list_keeps_one_line_per_trace_and_only_the_name_gives_way() -> No
     assert len(lines) == 3 and all(line.rstrip().endswith(("latency", "21.7 s")) for line in lines)
     assert "invoke_agent" in lines[1] and "…" in lines[1] and "1e088033ef95" in lines[1] and "東京" in lines[2]
     assert max(cell_len(line) for line in lines) <= 80
+    busy = {**row, "name": "[/]", "span_count": 60001, "total_tokens": 123456789, "total_latency_ms": 2454000.0}
+    out = StringIO()
+    Console(file=out, width=80, color_system=None).print(trace_table([busy], 80))  # markup-like name, wide figures
+    header, line = out.getvalue().splitlines()
+    assert header.rstrip().endswith("latency") and line.rstrip().endswith("2454.0 s")
+    assert "[/]" in line and "60001" in line and "123456789" in line

@@ -84,7 +84,7 @@ def trace_table(rows: list[dict[str, Any]], width: int | None = None) -> Table |
     columns = ("trace", "name", "started", "status", "spans", "tokens", "latency")
     widths = [max(cell_len(col), *(cell_len(c[i]) for c in cells)) for i, col in enumerate(columns)]
     if width is not None:  # ids and times are copied from here: the name is cut, with an ellipsis
-        widths[1] = min(widths[1], max(12, width - sum(widths) + widths[1] - 2 * (len(columns) - 1)))
+        widths[1] = min(widths[1], max(6, width - sum(widths) + widths[1] - 2 * (len(columns) - 1)))
         for c in cells:
             if cell_len(c[1]) > widths[1]:
                 name = Text(c[1])
@@ -92,8 +92,8 @@ def trace_table(rows: list[dict[str, Any]], width: int | None = None) -> Table |
                 c[1] = name.plain
     for col, col_width in zip(columns, widths):
         table.add_column(col, no_wrap=True, min_width=col_width, max_width=col_width)
-    for row in cells:
-        table.add_row(*row[:3], Text(row[3], style=STATUS_STYLE.get(row[3], "")), *row[4:])
+    for row in cells:  # Text, never markup: a name like "[/]" is shown as written
+        table.add_row(*(Text(c, style=STATUS_STYLE.get(c, "") if i == 3 else "") for i, c in enumerate(row)))
     return table
 
 
