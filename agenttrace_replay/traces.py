@@ -335,8 +335,16 @@ async def _replace(
         if trace_id not in stored:
             to_write.extend(given)
             continue
+        new = [bundle_to_dict(b.complete()) for b in given]
+        if any(not _same_trace(new[0], other) for other in new[1:]):
+            error = InvalidInput(
+                f"trace {trace_id} is given twice, with different content.",
+                "Import one of the two copies. Nothing was imported.",
+            )
+            error.trace_id = trace_id  # type: ignore[attr-defined]
+            raise error
         old = bundle_to_dict(await _read_trace(conn, db, trace_id))
-        if all(_same_trace(old, bundle_to_dict(b.complete())) for b in given):
+        if _same_trace(old, new[0]):
             result.unchanged.append(trace_id)
             on_spans(sum(len(b.spans) for b in given))
         else:  # changed (copies that disagree with each other are refused when written)

@@ -446,7 +446,7 @@ def test_two_different_exports_of_one_trace_in_one_command(cli, docs: dict[str, 
     exported["traces"][0]["spans"] = exported["traces"][0]["spans"][:3]
     part.write_text(json.dumps(exported))
     result = cli("trace", "import", "--replace", str(part), str(whole))
-    assert result.exit_code == 2 and "is given twice, with different spans" in result.stderr
+    assert result.exit_code == 2 and "is given twice, with different" in result.stderr
     assert "Import one of the two copies" in result.stderr and len(result.stderr.splitlines()) == 1
     assert stored_spans(cli, genai_id(docs)) == len(json.loads(whole.read_text())["traces"][0]["spans"])  # unchanged
     assert ok(cli("trace", "import", str(whole), str(part))).stdout == SUMMARY.format(0, 0, 2) + "\n"  # a subset: skipped

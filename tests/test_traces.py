@@ -395,8 +395,9 @@ async def test_replace_with_the_same_copy_given_twice_is_unchanged_and_missing_m
         copy.trace.metadata = None
     result = await traces.import_bundles(db, copies, replace=True)
     assert result.unchanged == ["trace-t"] and result.replaced == []
-    copies[1].trace.metadata = {"env": "test"}  # one copy differs: the trace is stored again
-    assert (await traces.import_bundles(db, copies, replace=True)).replaced == ["trace-t"]
+    copies[1].trace.metadata = {"env": "test"}  # copies that differ: which one is meant?
+    with pytest.raises(InvalidInput, match="trace trace-t is given twice, with different content"):
+        await traces.import_bundles(db, copies, replace=True)
 
 
 async def test_a_checkpoint_written_while_replace_waits_for_its_lock_counts(db: Database, db_url: str) -> None:
