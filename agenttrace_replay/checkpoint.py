@@ -141,10 +141,7 @@ class CheckpointManager:
     async def _resolve_span(self, conn: Any, trace_id: str, span_id: str) -> str:
         q = self.db.q
         idlib.require(span_id, "span", f"See the trace's spans with: agenttrace-replay trace show {trace_id}")
-        rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
-        if not rows and idlib.is_upper_hex(span_id):  # OpenTelemetry ids are stored in lower case
-            span_id = span_id.lower()
-            rows = [r[0] for r in await conn.fetch(q.span_ids_matching, trace_id, span_id, idlib.like_prefix(span_id))]
+        span_id, rows = await idlib.matching(conn, q.span_ids_matching, span_id, trace_id)
         if rows and (rows[0] == span_id or len(rows) == 1):
             return rows[0]
         if rows:

@@ -42,6 +42,17 @@ def require(given: str, what: str, hint: str) -> None:
         raise InvalidInput(f"empty {what} id.", hint)
 
 
+async def matching(conn: Any, sql: str, given: str, *leading: Any) -> tuple[str, list[str]]:
+    """The ids ``sql`` finds for ``given`` (its arguments: ``leading``, the exact id, the LIKE
+    pattern), and the form of ``given`` that found them: OpenTelemetry ids and ours are
+    stored in lower case, so upper-case hex that finds nothing is tried in lower case."""
+    rows = [r[0] for r in await conn.fetch(sql, *leading, given, like_prefix(given))]
+    if not rows and is_upper_hex(given):
+        given = given.lower()
+        rows = [r[0] for r in await conn.fetch(sql, *leading, given, like_prefix(given))]
+    return given, rows
+
+
 async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
     """The one id that equals ``given`` or starts with it.
 
@@ -52,11 +63,7 @@ async def resolve(conn: Any, sql: str, given: str, what: str, hint: str) -> str:
         raise NotFound(f"no {what} '{given[:40]}...' (ids are at most {MAX_ID_LENGTH:,} bytes long).", hint)
     if "\x00" in given:  # no stored id has one (imports refuse it), and PostgreSQL text cannot hold it
         raise NotFound(f"no {what} {given!r}.", hint)
-    rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
-    if not rows and is_upper_hex(given):
-        # OpenTelemetry ids are stored in lower case, as the OTLP encoding writes them
-        given = given.lower()
-        rows = [r[0] for r in await conn.fetch(sql, given, like_prefix(given))]
+    given, rows = await matching(conn, sql, given)
     if not rows:
         raise NotFound(f"no {what} '{given}'.", hint)
     if rows[0] == given or len(rows) == 1:

@@ -257,13 +257,13 @@ def _pending_call_id(history: list[dict[str, Any]], name: Any, arguments: Any) -
 
 
 def _failed_attempt(
-    history: list[dict[str, Any]], attempts: Iterable[tuple[dict[str, Any], Any, bool]], name: Any, arguments: Any,
+    history: list[dict[str, Any]], attempts: list[tuple[dict[str, Any], Any, bool]], name: Any, arguments: Any,
     call_id: str | None = None,
 ) -> tuple[int, dict[str, Any]] | None:
     """(position, message) of the latest failed attempt still in the history that a later call
     of the tool ``name`` retries: the same recorded call id, or, for a call recorded without
     one, an attempt also recorded without one, with the same arguments (when both are known)."""
-    for message, attempt_arguments, had_id in reversed(list(attempts)):
+    for message, attempt_arguments, had_id in reversed(attempts):
         if message.get("name") != name or had_id != (call_id is not None):
             continue
         if call_id is not None and message.get("tool_call_id") != call_id:
@@ -317,12 +317,12 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
             if call_id is None:
                 call_id = _pending_call_id(history, message.get("name"), inp.get("arguments"))
                 if call_id is None:  # no open call: a retry of a call whose attempt failed?
-                    retried = _failed_attempt(history, failed.get(span.agent_id, ()), message.get("name"), inp.get("arguments"))
+                    retried = _failed_attempt(history, failed.get(span.agent_id, []), message.get("name"), inp.get("arguments"))
                     call_id = retried[1].get("tool_call_id") if retried else None
                 if call_id is not None:
                     message = {**message, "tool_call_id": call_id}
             elif _has_tool_result(history, call_id):
-                retried = _failed_attempt(history, failed.get(span.agent_id, ()), message.get("name"), inp.get("arguments"), call_id)
+                retried = _failed_attempt(history, failed.get(span.agent_id, []), message.get("name"), inp.get("arguments"), call_id)
             if retried is not None:
                 history[retried[0]] = message  # the agent got the retry's result, not the failure
                 failed[span.agent_id] = [a for a in failed[span.agent_id] if a[0] is not retried[1]]
@@ -331,7 +331,7 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
             else:
                 return
             if span.status != "ok" and call_id:
-                # a call recorded without its id is retried by another without one, and vice versa
+                # kept for a retry: by the same call id, or, recorded without one, by the same tool and arguments
                 failed.setdefault(span.agent_id, []).append((message, inp.get("arguments"), bool(inp.get("call_id"))))
 
     for _time, is_start, step, span in events:

@@ -347,7 +347,7 @@ async def _replace(
         if _same_trace(old, new[0]):
             result.unchanged.append(trace_id)
             on_spans(sum(len(b.spans) for b in given))
-        else:  # changed (copies that disagree with each other are refused when written)
+        else:
             changed[trace_id] = stored[trace_id]
             to_write.extend(given)
     discards = {t: counts for t, counts in changed.items() if any(counts)}

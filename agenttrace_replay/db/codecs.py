@@ -40,11 +40,12 @@ async def init_connection(conn: Any) -> None:
     _prepared.add(_raw(conn))
 
 
+_CODECS = {"jsonb": (_encode_jsonb, _decode_jsonb), "json": (_dumps, loads)}  # (encoder, decoder), binary
+
+
 async def _set_codec(conn: Any, name: str) -> None:
-    if name == "jsonb":
-        await conn.set_type_codec(name, schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary")
-    else:
-        await conn.set_type_codec(name, schema="pg_catalog", encoder=_dumps, decoder=loads, format="binary")
+    encoder, decoder = _CODECS[name]
+    await conn.set_type_codec(name, schema="pg_catalog", encoder=encoder, decoder=decoder, format="binary")
 
 
 def _widen_send_buffer(conn: Any) -> None:
