@@ -130,7 +130,7 @@ def _executor_table(path: Path, name: str, table: Any) -> dict[str, Any]:
 
 def _check(path: Path, key: str, value: Any, kind: type) -> None:
     """A set value must be of `kind`, and a string must not be blank."""
-    if value is None or (isinstance(value, kind) and (kind is not str or value.strip())):
+    if value is None or (isinstance(value, kind) and not (isinstance(value, str) and not value.strip())):
         return
     expected = "a non-empty string" if kind is str else "a mapping of keys"
     raise InvalidInput(f"config file {path}: '{key}' must be {expected}, not {value!r:.60}.", "Fix the file.")

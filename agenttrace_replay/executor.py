@@ -20,7 +20,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agenttrace_replay import ids as idlib
 from agenttrace_replay.checkpoint import CheckpointManager
@@ -29,6 +29,9 @@ from agenttrace_replay.db import Database
 from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput, NotFound
 from agenttrace_replay.executors.deadline import DeadlinePassed, Escaped, run_with_deadline
 from agenttrace_replay.inputs import check_storable, merge_input
+
+if TYPE_CHECKING:
+    from agenttrace_replay.executors.base import ExecutorConfig, ExecutorState
 
 REPLAY_HINT = "List replays with: agenttrace-replay replay list TRACE"
 
@@ -147,7 +150,7 @@ class ReplayExecutor:
 
         async with self.db.acquire() as conn:
             outputs = await conn.fetchrow(self.db.q.span_outputs, checkpoint.trace_id, checkpoint.span_id)
-        exec_config = {
+        exec_config: ExecutorConfig = {
             "timeout_seconds": float(config.timeout_seconds),
             "graph": config.graph,
             "base_url": config.base_url,
@@ -164,7 +167,7 @@ class ReplayExecutor:
         try:
             given = copy.deepcopy(new_input)  # the stored input stays what was asked for, whatever the executor does
             raw = await run_with_deadline(
-                lambda: run_fn(given, state, exec_config, config.agent_overrides),
+                lambda: run_fn(given, cast("ExecutorState", state), exec_config, config.agent_overrides),
                 config.timeout_seconds, own_thread=self.own_thread,
             )
             if not isinstance(raw, dict) or "output" not in raw:

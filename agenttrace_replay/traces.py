@@ -431,7 +431,7 @@ def _refusal(bundle: TraceBundle) -> Iterator[None]:
     except _REFUSED as exc:
         reason = str(exc).splitlines()[0]
         error = InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.")
-        error.trace_id = bundle.trace.trace_id  # type: ignore[attr-defined]  (which file, for the CLI)
+        error.trace_id = bundle.trace.trace_id  # type: ignore[attr-defined]  # which file, for the CLI
         raise error from exc
 
 

@@ -229,7 +229,7 @@ def apply_query_convention(input: Any, kind: str | None) -> Any:
     text = result.pop(key)
     if key == "query" and isinstance(result.get("question"), str):
         result.pop("question")
-    history = result.get("messages") if isinstance(result.get("messages"), list) else []
+    history: list[Any] = result["messages"] if isinstance(result.get("messages"), list) else []
     for message in reversed(history):
         if isinstance(message, dict) and message.get("role") == "user":
             message["content"] = text

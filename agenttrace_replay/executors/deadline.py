@@ -103,7 +103,11 @@ async def run_with_deadline(
         waited, cancel = _start_in_own_thread(make)
     else:
         task = asyncio.ensure_future(_shielded(make))
-        waited, cancel = task, task.cancel
+        waited = task
+
+        def cancel() -> None:
+            task.cancel()
+
     try:
         await asyncio.wait({waited}, timeout=timeout)
     except asyncio.CancelledError:

@@ -237,7 +237,7 @@ def _tool_history(
     """
     history = [normalise_message(m) for m in state.get("messages") or []]
     input = input if isinstance(input, dict) else {}
-    recorded_input = state.get("input") if isinstance(state.get("input"), dict) else input
+    recorded_input: dict[str, Any] = state["input"] if isinstance(state.get("input"), dict) else input
     call_id = recorded_input.get("call_id") or input.get("call_id")
     name = recorded_input.get("name") or input.get("name")
     tests = [lambda c: bool(call_id) and c.get("id") == call_id,

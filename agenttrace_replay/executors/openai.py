@@ -216,4 +216,4 @@ async def openai_executor(
     return result
 
 
-openai_executor.span_kinds = ("llm_call",)  # type: ignore[attr-defined]  (checked before a replay runs)
+openai_executor.span_kinds = ("llm_call",)  # type: ignore[attr-defined]  # checked before a replay runs

@@ -254,7 +254,7 @@ def _demote_wrapping_llm_calls(records: list[SpanRecord], parent: dict[str, str 
 _KEY_TYPES = (str, int, float)  # a call id that can be looked up (a list or an object cannot)
 
 
-def _requested_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
+def _requested_arguments(record: SpanRecord, requested: dict[Any, Any]) -> None:
     """Note the arguments of each tool call an LLM span asked for (the first ask wins)."""
     if record.kind == "llm_call" and isinstance(record.output, dict):
         for message in record.output.get("messages", []):
@@ -325,7 +325,7 @@ def _lacks_arguments(record: SpanRecord) -> bool:
     )
 
 
-def _fill_arguments(record: SpanRecord, requested: dict[str, Any]) -> None:
+def _fill_arguments(record: SpanRecord, requested: dict[Any, Any]) -> None:
     call_id = record.input["call_id"]
     if call_id in requested:
         record.input["arguments"] = requested[call_id]
@@ -391,7 +391,7 @@ def _agent_config(
 ) -> None:
     """Each agent's system instructions and tools, from its spans' (complete) payloads."""
     for agent_id, agent in agents.items():
-        tools: list[str] = []
+        tools: list[Any] = []
         system: str | None = None
         for record in by_time:
             if record.agent_id != agent_id:
@@ -506,7 +506,7 @@ def _complete(
     the end, so every span is yielded exactly once and with what `build_bundle` promised.
     """
     names = {agent_id: agent.name for agent_id, agent in agents.items()}
-    requested: dict[str, Any] = {}
+    requested: dict[Any, Any] = {}
     waiting: list[SpanRecord] = []
     cache: dict[Any, Any] = {}
     for raw, record in zip(ordered, records):

@@ -60,7 +60,7 @@ def normalise_tool_call(raw: Any) -> dict[str, Any] | None:
     """`{"id", "name", "arguments"}` from an OpenAI, GenAI, LangChain or Anthropic tool call."""
     if not isinstance(raw, dict):
         return None
-    function = raw.get("function") if isinstance(raw.get("function"), dict) else {}
+    function: dict[str, Any] = raw["function"] if isinstance(raw.get("function"), dict) else {}
     name = raw.get("name") or function.get("name")
     arguments = next(
         (src[k] for src in (raw, function) for k in ("arguments", "args", "input") if k in src),
@@ -76,7 +76,7 @@ def _unwrap_langchain(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | 
     """The message fields and role of a serialised LangChain message, else `raw` itself."""
     if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), dict):
         ident = raw.get("id")
-        cls = ident[-1] if isinstance(ident, list) and ident else None
+        cls = ident[-1] if isinstance(ident, list) and ident else ""
         kwargs = raw["kwargs"]
         return kwargs, _LANGCHAIN_CLASSES.get(cls) or kwargs.get("role") or kwargs.get("type")
     if isinstance(raw.get("data"), dict) and isinstance(raw.get("type"), str):
@@ -240,9 +240,9 @@ def _genai_parts_message(raw: dict[str, Any]) -> list[dict[str, Any]] | None:
             return None
     if role == "tool" and not responses:
         return [{"role": "tool", "content": "\n".join(texts) if texts else None}]
-    out = []
+    out: list[dict[str, Any]] = []
     for call_id, body in responses:
-        message = {"role": "tool", "content": _response_text(body)}
+        message: dict[str, Any] = {"role": "tool", "content": _response_text(body)}
         if call_id is not None:
             message["tool_call_id"] = call_id
         out.append(message)
