@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agenttrace_replay.errors import InvalidInput
-from agenttrace_replay.jsonio import loads
+from agenttrace_replay.jsonio import STORED_NESTING, loads, nested_deeper
 
 MAX_DEPTH = 200  # levels of objects and lists in an input patch; real inputs use a handful
 
@@ -228,6 +228,8 @@ def check_storable(value: Any, what: str) -> None:
     NUL characters (PostgreSQL text and jsonb cannot hold them) and NaN or infinite numbers
     (JSON has no form for them). Found only after the executor ran, they would lose the
     replay it produced."""
+    if nested_deeper(value, STORED_NESTING):
+        raise InvalidInput(f"{what}: nested more than {STORED_NESTING} levels deep, more than can be stored.", "Flatten it.")
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, path = stack.pop()

@@ -54,6 +54,33 @@ def loads(data: str | bytes) -> Any:
     return json.loads(data, parse_constant=_no_constant, parse_float=_finite, parse_int=_integer)
 
 
+# How deep stored values may nest. JSON a trace carries as text (tool arguments, messages) or
+# as nested OTLP values is taken apart up to PARSED_NESTING levels and kept as its text past
+# that; a native file may hold values up to STORED_NESTING levels (what such a trace becomes,
+# with its payloads' few levels of wrapping). Reading, copying, hashing and printing values are
+# recursive in places, and Python's recursion limit allows some hundreds of levels.
+PARSED_NESTING = 100
+STORED_NESTING = 200
+
+
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether objects and lists in `value` nest more than `limit` levels (`{}` is one level)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 # Compact UTF-8 JSON of a value. Non-finite floats are written as null (JSON has no form for them).
 dumps_bytes = _encoder.encode
 
+
+
+def dumps_text(value: Any) -> str:
+    return _encoder.encode(value).decode()

@@ -15,7 +15,7 @@ import asyncpg
 
 from agenttrace_replay import ids
 from agenttrace_replay.db import Database
-from agenttrace_replay.errors import InvalidInput, WouldDiscard
+from agenttrace_replay.errors import InvalidInput, NotFound, WouldDiscard
 from agenttrace_replay.records import (
     SPAN_KINDS,
     SPAN_STATUSES,
@@ -578,12 +578,16 @@ async def get_trace(db: "Database | asyncpg.Pool", trace_id: str) -> TraceBundle
     """The whole trace (a unique id prefix is enough); spans in execution order."""
     db = Database.wrap(db)  # an asyncpg pool works too
     async with db.acquire() as conn:
-        full_id = await resolve_trace_id(db, trace_id, conn)
-        return await _read_trace(conn, db, full_id)
+        # one snapshot: a trace deleted or replaced meanwhile is read whole or not at all
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            full_id = await resolve_trace_id(db, trace_id, conn)
+            return await _read_trace(conn, db, full_id)
 
 
 async def _read_trace(conn: Any, db: Database, full_id: str) -> TraceBundle:
     row = await conn.fetchrow(db.q.get_trace, full_id)
+    if row is None:  # deleted since its id was looked up
+        raise NotFound(f"trace {full_id} was deleted meanwhile.", TRACE_HINT)
     agents = await conn.fetch(db.q.get_agents, full_id)
     spans = await conn.fetch(db.q.get_spans, full_id)
     return TraceBundle(
@@ -597,7 +601,11 @@ async def export_traces(db: "Database | asyncpg.Pool", trace_ids: list[str]) -> 
     db = Database.wrap(db)  # an asyncpg pool works too
     from agenttrace_replay.importers.native import dumps
 
-    return dumps([await get_trace(db, t) for t in trace_ids])
+    bundles: dict[str, TraceBundle] = {}  # a trace named twice (by two prefixes) is exported once
+    for given in trace_ids:
+        bundle = await get_trace(db, given)
+        bundles.setdefault(bundle.trace.trace_id, bundle)
+    return dumps(list(bundles.values()))
 
 
 async def delete_trace(db: "Database | asyncpg.Pool", trace_id: str) -> str:

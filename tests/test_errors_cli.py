@@ -93,7 +93,7 @@ def test_a_file_that_fails_to_read(cli) -> None:  # type: ignore[no-untyped-def]
 def test_a_binary_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "trace.bin"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
-    one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE, "trace.bin: not UTF-8")
+    one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE, "trace.bin: binary data, not text (byte 0 is not UTF-8)")
 
 
 @pytest.mark.parametrize(
@@ -422,3 +422,18 @@ def test_exit_codes_are_stable() -> None:
     assert {c.name: int(c) for c in ExitCode} == {
         "OK": 0, "ERROR": 1, "USAGE": 2, "NOT_FOUND": 3, "DATABASE": 4, "EXECUTOR": 5, "DIFF_FOUND": 6,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x28\xb5\x2f\xfd\x00\x58\x61\x00", "zstd-compressed"),
+        (b"\x00\x00\x01\x00\x28\xb5\x2f\xfd\x00\x58", "zstd-compressed"),  # the Collector's length-prefixed frames
+        (b"\x0a\xa5\x02\x0a\x24\x0a\x22\x0a\x0cservice.name\x12\x12\xff", "OTLP protobuf"),
+        (__import__("gzip").compress(__import__("gzip").compress(b'{"resourceSpans": []}')), "compressed twice"),
+    ],
+)
+def test_binary_files_are_named_for_what_they_are(cli, tmp_path: Path, data: bytes, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "trace.bin"
+    path.write_bytes(data)
+    one_line_error(cli("trace", "import", str(path)), ExitCode.USAGE, "trace.bin: ", message)

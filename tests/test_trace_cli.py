@@ -483,3 +483,40 @@ def test_trace_list_keeps_one_line_per_trace_and_only_the_name_gives_way() -> No
     header, line = out.getvalue().splitlines()
     assert header.rstrip().endswith("latency") and line.rstrip().endswith("2454.0 s")
     assert "[/]" in line and "60001" in line and "123456789" in line
+
+
+def test_standard_input_is_read_as_bytes(db_url: str, tmp_path: Path) -> None:
+    """`trace import -` reads UTF-8 (and gzip) whatever the locale's encoding: a Latin-1
+    stdin must not turn `研究者` into mojibake, nor a gzip on stdin into an encoding error."""
+    import gzip
+
+    name = "résumé 研究者"
+    span = {"traceId": "ef" * 16, "spanId": "cd" * 8, "name": name}
+    text = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}, ensure_ascii=False)
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "AGENTTRACE_DATA_DIR": str(tmp_path / "no-embedded")}
+    for data in (text.encode("utf-8"), gzip.compress(text.encode("utf-8"))):
+        proc = subprocess.run([sys.executable, "-m", "agenttrace_replay", "--db", db_url, "trace", "import", "--replace", "-"],
+                              input=data, capture_output=True, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+        shown = subprocess.run([sys.executable, "-m", "agenttrace_replay", "--db", db_url, "trace", "show", "ef" * 16, "--json"],
+                               capture_output=True, env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+        assert json.loads(shown.stdout.decode("utf-8"))["trace"]["name"] == name
+
+
+def test_text_from_a_file_never_reaches_the_terminal_raw(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Escape sequences, line breaks and bidirectional overrides in names are shown as escapes
+    in error lines and messages, so an error stays one line and cannot retitle the window."""
+    hostile = "x\x1b]0;owned\x07\x1b[2J\r\nfine: imported 1 trace(s)\u202e"
+    span = {"traceId": "12" * 16, "spanId": "34" * 8, "name": hostile, "startTimeUnixNano": "soon"}
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    result = cli("trace", "import", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert "\\x1b]0;owned\\x07" in result.stderr and "\\u202e" in result.stderr
+    native = {"format": "agenttrace-replay", "version": 1, "traces": [{
+        "trace": {"trace_id": "t\x1b[2J\u202eevil", "status": "completed"}, "agents": [], "spans": []}]}  # fmt: skip
+    path.write_text(json.dumps(native))
+    ok(cli("trace", "import", str(path)))
+    deleted = ok(cli("trace", "delete", "t\x1b[2J\u202eevil", "--yes"))
+    assert deleted.stdout == "deleted trace t\\x1b[2J\\u202eevil\n"

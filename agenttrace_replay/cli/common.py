@@ -5,6 +5,7 @@ turning errors into one line and an exit code, and writing data to stdout.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,6 +36,30 @@ def options(ctx: typer.Context) -> GlobalOptions:
     return root.obj if isinstance(root.obj, GlobalOptions) else GlobalOptions()
 
 
+# Text from a trace or a file is not to be trusted: an escape sequence in a fetched web page
+# or a model's answer could clear the screen, retitle the window or hide the lines around it,
+# and a bidirectional override would reorder the rest of the line (ids included). Shown as
+# escapes: C0 controls but tab and newline, DEL, C1 controls, the bidirectional marks,
+# embeddings, overrides and isolates; with one_line also newline, tab and the line and
+# paragraph separators.
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_UNSAFE}]")
+_CONTROL_LINE = re.compile(f"[{_UNSAFE}\n\t\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(value: Any, *, one_line: bool = False) -> str:
+    """Text from a trace made safe to print: control characters shown as escapes (``\\x1b``);
+    with ``one_line``, newlines and tabs too, so a table row or a heading stays one line."""
+    text = value if isinstance(value, str) else str(value)
+    return (_CONTROL_LINE if one_line else _CONTROL).sub(_escape, text)
+
+
 def stdout() -> "Console":
     from rich.console import Console
 
@@ -52,7 +77,7 @@ def fail(error: AgentTraceError, debug: bool = False) -> NoReturn:
         import traceback
 
         traceback.print_exception(error, file=sys.stderr)
-    sys.stderr.write(f"error: {error}\n")
+    sys.stderr.write(f"error: {printable(error, one_line=True)}\n")
     raise typer.Exit(int(error.exit_code))
 
 
@@ -148,7 +173,8 @@ def guarded(ctx: typer.Context, fn: Callable[[], T]) -> T:
         refused = _refused_value(exc)
         if refused is not None:
             fail(refused, debug)
-        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)\n")
+        reason = printable(f"{type(exc).__name__}: {exc}", one_line=True)
+        sys.stderr.write(f"error: internal error: {reason} (run with --debug for the traceback)\n")
         raise typer.Exit(int(ExitCode.ERROR)) from None
     except BaseException as exc:  # the task cancelled by SIGTERM or SIGHUP
         asyncio = sys.modules.get("asyncio")
@@ -213,7 +239,7 @@ def confirm(question: str, yes: bool) -> None:
     if not sys.stdin.isatty():
         sys.stderr.write("error: nothing deleted: standard input is not a terminal. Pass --yes to confirm.\n")
         raise typer.Exit(int(ExitCode.USAGE))
-    if not typer.confirm(question, default=False, err=True):
+    if not typer.confirm(printable(question, one_line=True), default=False, err=True):
         sys.stderr.write("nothing deleted\n")
         raise typer.Exit(int(ExitCode.OK))
 

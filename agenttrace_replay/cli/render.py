@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from agenttrace_replay.cli.common import printable
 from agenttrace_replay.records import SpanRecord, TraceBundle
 
 KIND_STYLE = {
@@ -21,25 +21,6 @@ KIND_STYLE = {
     "checkpoint": "green",
 }
 STATUS_STYLE = {"completed": "green", "ok": "green", "failed": "red", "error": "red", "running": "yellow", "timeout": "red"}
-
-
-# C0 controls but tab and newline, DEL and C1 controls. Rich passes them to the terminal as
-# they are, and text in a trace is not to be trusted: an escape sequence in a fetched web page
-# or a model's answer could clear the screen, retitle the window or hide the lines around it.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char) or f"\\x{ord(char):02x}"
-
-
-def printable(value: Any, *, one_line: bool = False) -> str:
-    """Text from a trace made safe to print: control characters shown as escapes (``\\x1b``);
-    with ``one_line``, newlines and tabs too, so a table row or a heading stays one line."""
-    text = value if isinstance(value, str) else str(value)
-    return (_CONTROL_LINE if one_line else _CONTROL).sub(_escape, text)
 
 
 def when(value: datetime | None) -> str:
@@ -117,7 +98,10 @@ def span_label(span: SpanRecord, agents: dict[str, str]) -> Text:
     return text
 
 
-def trace_tree(bundle: TraceBundle) -> Tree:
+def trace_tree(bundle: TraceBundle, width: int = 80) -> Tree:
+    """The spans as a tree. Rich draws about 4 columns of guides per level and nothing once
+    the width is used up, so spans deeper than the width allows are drawn beside their
+    ancestor at the deepest level shown, marked with their depth (`↳7`), in order."""
     t = bundle.trace
     head = Text()
     head.append(printable(t.name or t.trace_id, one_line=True), style="bold")
@@ -128,18 +112,20 @@ def trace_tree(bundle: TraceBundle) -> Tree:
     tree = Tree(head)
     agents = {a.agent_id: a.name for a in bundle.agents}
     ids = {s.span_id for s in bundle.spans}
-    nodes: dict[str, Tree] = {}
     children: dict[str | None, list[SpanRecord]] = {}
     for span in bundle.spans:  # already in execution order
         parent = span.parent_span_id if span.parent_span_id in ids else None
         children.setdefault(parent, []).append(span)
-    stack: list[tuple[Tree, str | None]] = [(tree, None)]
-    while stack:
-        node, parent_id = stack.pop()
-        for span in children.get(parent_id, []):
-            nodes[span.span_id] = node.add(span_label(span, agents))
-        for span in reversed(children.get(parent_id, [])):
-            stack.append((nodes[span.span_id], span.span_id))
+    deepest = max(2, (width - 32) // 4)
+    stack: list[tuple[SpanRecord, Tree, int]] = [(span, tree, 1) for span in reversed(children.get(None, []))]
+    while stack:  # depth first, children in execution order
+        span, container, depth = stack.pop()
+        label = span_label(span, agents)
+        if depth > deepest:
+            label = Text.assemble((f"↳{depth} ", "dim"), label)
+        node = container.add(label)
+        below = node if depth <= deepest else container  # past the deepest level: beside
+        stack.extend((child, below, depth + 1) for child in reversed(children.get(span.span_id, [])))
     return tree
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, run, stdout
+from agenttrace_replay.cli.common import JsonFlag, guarded, load, print_json, printable, run, stdout
 from agenttrace_replay.errors import AgentTraceError, ExitCode, InvalidInput
 
 app = typer.Typer(help="Re-execute an agent from a checkpoint and inspect replays.", no_args_is_help=True)
@@ -141,7 +141,7 @@ def _save_unstored(result: Any, data_dir: Any) -> Any:
 
 
 def _one_line(text: str | None) -> str:
-    return " ".join((text or "unknown error").split())
+    return printable(" ".join((text or "unknown error").split()), one_line=True)
 
 
 @app.command("show")

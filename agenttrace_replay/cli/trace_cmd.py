@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, run, stderr, stdout, write_stdout
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, printable, run, stderr, stdout, write_stdout
 from agenttrace_replay.errors import ExitCode, InvalidInput, WouldDiscard
 
 app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
@@ -39,17 +39,22 @@ def parse_since(text: str) -> datetime:
 
 
 def read_source(name: str) -> str:
+    """The text of a file, or of standard input for `-`: read as bytes either way, so gzip is
+    recognised and UTF-8 is the encoding whatever the locale says."""
     if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"{name}: no such file.", "Check the path.") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{name}: is a folder, not a file.") from None
-    except OSError as exc:
-        raise InvalidInput(f"{name}: cannot read it: {exc.strerror}.", "Check its permissions.") from None
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read() if stream is not None else (sys.stdin.read() if sys.stdin else "").encode("utf-8", "surrogateescape")
+    else:
+        try:
+            data = Path(name).read_bytes()
+        except FileNotFoundError:
+            raise InvalidInput(f"{name}: no such file.", "Check the path.") from None
+        except IsADirectoryError:
+            raise InvalidInput(f"{name}: is a folder, not a file.") from None
+        except PermissionError as exc:
+            raise InvalidInput(f"{name}: cannot read it: {exc.strerror}.", "Check its permissions.") from None
+        except OSError as exc:
+            raise InvalidInput(f"{name}: cannot read it: {exc.strerror or exc}.", "Check the path.") from None
     if data[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
         import gzip
         import zlib
@@ -61,7 +66,25 @@ def read_source(name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{name}: not UTF-8 text (byte {exc.start}).", "Give an OTLP/JSON or agenttrace-replay export file.") from None
+        raise InvalidInput(f"{name}: {_binary_kind(data)} (byte {exc.start} is not UTF-8).", _BINARY_HINT) from None
+
+
+_BINARY_HINT = "Give OTLP/JSON (one document or JSON Lines), gzip-compressed or not, or an agenttrace-replay export."
+
+
+def _binary_kind(data: bytes) -> str:
+    """What a file that is not UTF-8 text probably is, for the message."""
+    if data[:4] == b"\x28\xb5\x2f\xfd" or data[4:8] == b"\x28\xb5\x2f\xfd":  # alone or length-prefixed (the Collector's)
+        return "zstd-compressed data, which this tool does not read; decompress it first"
+    if data[:2] == b"\x1f\x8b":
+        return "compressed twice with gzip; decompress it once first"
+    if data[:1] == b"\x0a":  # field 1 (resource_spans), length-delimited: how an OTLP protobuf request starts
+        return "binary data, probably OTLP protobuf, which this tool does not read; export OTLP/JSON instead"
+    return "binary data, not text"
+
+
+def _refuse(error: Exception) -> None:
+    raise error
 
 
 PROGRESS_BYTES = 1_000_000  # files this large take a moment to parse
@@ -93,6 +116,8 @@ def import_(
     """Import trace files, all in or not at all; a trace already present is skipped."""
     from agenttrace_replay import traces
 
+    if files.count("-") > 1:
+        guarded(ctx, lambda: _refuse(InvalidInput("- (standard input) is given more than once.", "Give it once.")))
     # A bar on a terminal for large inputs: while reading (one step per file, a spinner
     # meanwhile) and while writing (spans). Never on a pipe, never with --json.
     big = sum(_size(name) for name in files) >= PROGRESS_BYTES
@@ -199,24 +224,25 @@ def show(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id
     if json:
         from agenttrace_replay.importers.native import bundle_to_dict
 
-        print_json(bundle_to_dict(bundle))
+        guarded(ctx, lambda: print_json(bundle_to_dict(bundle)))
         return
     from agenttrace_replay.cli.render import trace_tree
 
-    stdout().print(trace_tree(bundle))
+    out = stdout()
+    out.print(trace_tree(bundle, out.width))
 
 
 @app.command("export")
 def export(
     ctx: typer.Context,
     trace: Annotated[list[str], typer.Argument(help="Trace ids or unique prefixes.", metavar="TRACE...")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout (- is stdout).")] = None,
 ) -> None:
     """Export traces in the agenttrace-replay format (re-importable, round-trips exactly)."""
     from agenttrace_replay import traces
 
     text = run(ctx, lambda db: traces.export_traces(db, trace))
-    if output is None:
+    if output is None or str(output) == "-":
         write_stdout(text)
         return
 
@@ -227,7 +253,7 @@ def export(
             raise InvalidInput(f"cannot write {output}: {exc.strerror}.") from None
 
     guarded(ctx, write)
-    stderr().print(f"wrote {output}")
+    sys.stderr.write(f"wrote {printable(output, one_line=True)}\n")
 
 
 @app.command("delete")
@@ -246,4 +272,4 @@ def delete(
     if json:
         print_json({"deleted": deleted})
     else:
-        print_line(f"deleted trace {deleted}")
+        print_line(f"deleted trace {printable(deleted, one_line=True)}")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..jsonio import loads
+from ..jsonio import PARSED_NESTING, dumps_text, loads, nested_deeper
 
 Attrs = Mapping[str, Any]
 
@@ -27,9 +27,12 @@ def parse_json(value: Any) -> Any:
         if not text:
             return value
         try:
-            return loads(text)
+            parsed = loads(text)
         except (ValueError, RecursionError):
             return value
+        if text.count("[") + text.count("{") > PARSED_NESTING and nested_deeper(parsed, PARSED_NESTING):
+            return value  # kept as written: see jsonio.PARSED_NESTING
+        return parsed
     return value
 
 
@@ -156,8 +159,9 @@ def otlp_field(obj: Mapping[str, Any], camel: str) -> Any:
     return obj.get(snake)
 
 
-def any_value(value: Any) -> Any:
-    """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...)."""
+def any_value(value: Any, depth: int = 0) -> Any:
+    """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...);
+    arrays and kvlists nested more than `jsonio.PARSED_NESTING` levels are kept as JSON text."""
     if not isinstance(value, dict):
         return value  # a writer that put plain JSON values: take them as they are
     if not value:
@@ -172,14 +176,14 @@ def any_value(value: Any) -> Any:
             if field == "doubleValue":
                 return _double_value(found)
             if field == "boolValue":
-                return bool(found)
+                return found  # a bool; anything else (`"false"`) kept as written, never turned into its truth value
     elif "stringValue" in value:
         found = value["stringValue"]
         if found is not None:
             return str(found)
     for key, convert in (
         ("stringValue", str),
-        ("boolValue", bool),
+        ("boolValue", lambda found: found),
         ("intValue", _int_value),
         ("doubleValue", _double_value),
         ("bytesValue", str),
@@ -188,11 +192,13 @@ def any_value(value: Any) -> Any:
         if found is not None:
             return convert(found)
     array = otlp_field(value, "arrayValue")
-    if isinstance(array, dict) and isinstance(items := array.get("values") or [], list):
-        return [any_value(v) for v in items]
     kvlist = otlp_field(value, "kvlistValue")
+    if depth >= PARSED_NESTING and (array is not None or kvlist is not None):
+        return dumps_text(value)
+    if isinstance(array, dict) and isinstance(items := array.get("values") or [], list):
+        return [any_value(v, depth + 1) for v in items]
     if isinstance(kvlist, dict) and isinstance(items := kvlist.get("values") or [], list):
-        return attributes(items)
+        return attributes(items, depth=depth + 1)
     return dict(value)  # not a value this reader knows: kept as written
 
 
@@ -215,7 +221,7 @@ def _double_value(value: Any) -> Any:
     return number if number == number and abs(number) != float("inf") else str(value)
 
 
-def attributes(items: Any, where: str = "") -> dict[str, Any]:
+def attributes(items: Any, where: str = "", depth: int = 0) -> dict[str, Any]:
     """A flat `{key: value}` dict from an OTLP `KeyValue` list."""
     if items is None:
         return {}
@@ -229,7 +235,7 @@ def attributes(items: Any, where: str = "") -> dict[str, Any]:
             if type(value) is dict and len(value) == 1 and type(text := value.get("stringValue")) is str:
                 out[key] = text
             else:
-                out[key] = any_value(value)
+                out[key] = any_value(value, depth)
         elif where:
             raise InvalidInput(f"{where}: an attribute is not a {{key, value}} object")
     return out

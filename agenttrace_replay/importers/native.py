@@ -7,11 +7,12 @@ same bytes (keys sorted, timestamps as ISO 8601 in UTC with microseconds).
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, fields
 from datetime import datetime, timezone
 from typing import Any
 
 from agenttrace_replay.errors import InvalidInput
+from agenttrace_replay.jsonio import STORED_NESTING, nested_deeper
 from agenttrace_replay.records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
 
 FORMAT = "agenttrace-replay"
@@ -26,7 +27,9 @@ def _time_out(value: datetime | None) -> str | None:
 
 
 def _record_out(record: Any) -> dict[str, Any]:
-    data = asdict(record)
+    # a shallow copy: `asdict` would copy every payload again, recursively (slow, and it fails
+    # on values nested some hundreds of levels deep)
+    data = {f.name: getattr(record, f.name) for f in fields(record)}
     for key in _TIME_FIELDS:
         if key in data:
             data[key] = _time_out(data[key])
@@ -56,6 +59,11 @@ def _record_in(cls: type, data: Any, where: str) -> Any:
     required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
     if missing := [name for name in required if name not in data]:
         raise InvalidInput(f"{where}: missing field(s) {', '.join(missing)}.")
+    if nested_deeper(data, STORED_NESTING + 1):  # the record itself is one level
+        raise InvalidInput(
+            f"{where}: a value is nested more than {STORED_NESTING} levels deep, more than this tool stores.",
+            "Flatten it, or keep it as a JSON string. Nothing was imported.",
+        )
     values = dict(data)
     for key in _TIME_FIELDS:
         if values.get(key) is not None:

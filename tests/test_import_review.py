@@ -1,0 +1,136 @@
+"""Traces that import fine but used to break a later command, and values imported unfaithfully
+(found by an adversarial review of `trace import` and the inspection commands)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+import otel_traces  # tests/ is on sys.path (conftest.py)
+import pytest
+from typer.testing import CliRunner, Result
+
+from agenttrace_replay.cli.app import app
+from agenttrace_replay.importers.attrs import any_value
+from agenttrace_replay.jsonio import PARSED_NESTING, STORED_NESTING, nested_deeper
+
+
+@pytest.fixture
+def cli(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {"AGENTTRACE_DATABASE_URL": None, "AGENTTRACE_CONFIG": None, "AGENTTRACE_SCHEMA": None,
+           "AGENTTRACE_DATA_DIR": str(tmp_path / "no-embedded")}  # fmt: skip
+
+    def run(*args: str, columns: int = 80, input: str | None = None) -> Result:
+        return CliRunner().invoke(app, ["--db", db_url, *args], input=input, env={**env, "COLUMNS": str(columns)})
+
+    return run
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}"
+    return result
+
+
+def chain(depth: int, **attributes: str) -> str:
+    """`depth` spans, each the child of the one before, recorded with the OpenTelemetry SDK."""
+    with otel_traces.recording("deep") as (provider, exporter):
+        tracer = provider.get_tracer("deep")
+        with ExitStack() as stack:
+            for level in range(1, depth + 1):
+                span = stack.enter_context(tracer.start_as_current_span(f"level-{level}"))
+            span.set_attributes(attributes)
+        return otel_traces.otlp_json(exporter.get_finished_spans())
+
+
+def test_trace_show_draws_every_span_of_a_deep_trace(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Rich draws nothing past the width: spans deeper than it allows are drawn beside the
+    deepest level shown, marked with their depth, instead of vanishing."""
+    path = tmp_path / "deep.json"
+    path.write_text(chain(60))
+    ok(cli("trace", "import", str(path)))
+    trace_id = json.loads(path.read_text())["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"]
+    for columns in (80, 200):
+        shown = ok(cli("trace", "show", trace_id, columns=columns)).stdout
+        for level in range(1, 61):
+            assert f"level-{level} " in shown or shown.rstrip().endswith(f"level-{level}"), (columns, level)
+        assert max(len(line) for line in shown.splitlines()) <= columns
+        order = [shown.index(f"level-{level} ") for level in range(1, 60)]
+        assert order == sorted(order)
+    assert "↳60 " in shown
+
+
+def test_arguments_nested_too_deeply_stay_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tool arguments holding JSON nested 600 levels deep are kept as the text recorded: every
+    command can still read, show, export and replay the trace."""
+    deep = "[" * 600 + "]" * 600
+    shallow = json.dumps({"a": [[{"b": 1}]]})
+    path = tmp_path / "deep_args.json"
+    with otel_traces.recording("deep") as (provider, exporter):
+        tracer = provider.get_tracer("deep")
+        for arguments in (deep, shallow):
+            with tracer.start_as_current_span("execute_tool lookup") as span:
+                span.set_attributes({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup",
+                                     "gen_ai.tool.call.arguments": arguments})  # fmt: skip
+        path.write_text(otel_traces.to_jsonl(*[otel_traces.otlp_dict([s]) for s in exporter.get_finished_spans()]))
+    ok(cli("trace", "import", str(path)))
+    listed = json.loads(ok(cli("trace", "list", "--json")).stdout)
+    by_args = {}
+    for row in listed:
+        bundle = json.loads(ok(cli("trace", "show", row["trace_id"], "--json")).stdout)
+        by_args[row["trace_id"]] = bundle["spans"][0]["input"]["arguments"]
+        exported = ok(cli("trace", "export", row["trace_id"], "-o", "-")).stdout
+        assert json.loads(exported)["traces"][0]["trace"]["trace_id"] == row["trace_id"]
+        auto = ok(cli("checkpoint", "auto", row["trace_id"], "--json"))
+        checkpoint = json.loads(auto.stdout)["checkpoints"][0]["checkpoint_id"]
+        ok(cli("replay", "run", checkpoint, "--dry-run", "--json"))
+    assert sorted(by_args.values(), key=str) == sorted([deep, {"a": [[{"b": 1}]]}], key=str)
+
+
+def test_nested_otlp_values_past_the_limit_are_kept_as_json_text() -> None:
+    value: dict = {"stringValue": "leaf"}
+    for _ in range(PARSED_NESTING + 5):
+        value = {"arrayValue": {"values": [value]}}
+    read = any_value(value)
+    depth = 0
+    while isinstance(read, list):
+        read, depth = read[0], depth + 1
+    assert depth == PARSED_NESTING and isinstance(read, str)
+    assert json.loads(read)["arrayValue"]["values"][0]["arrayValue"]  # the rest, as written
+    assert not nested_deeper(any_value(value), PARSED_NESTING)
+
+
+def test_a_native_file_nested_too_deeply_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    deep: object = "leaf"
+    for _ in range(STORED_NESTING + 1):
+        deep = [deep]
+    document = {"format": "agenttrace-replay", "version": 1, "traces": [{
+        "trace": {"trace_id": "t-deep", "status": "completed"}, "agents": [],
+        "spans": [{"trace_id": "t-deep", "span_id": "s1", "name": "tool", "status": "ok", "input": deep}]}]}  # fmt: skip
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(document))
+    refused = cli("trace", "import", str(path))
+    assert refused.exit_code == 2 and "nested more than 200 levels" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert json.loads(ok(cli("trace", "list", "--json")).stdout) == []
+
+
+def test_a_quoted_bool_is_kept_as_written_not_turned_into_true() -> None:
+    assert any_value({"boolValue": "false"}) == "false"
+    assert any_value({"boolValue": False}) is False
+    assert any_value({"boolValue": True}) is True
+
+
+def test_standard_input_given_twice(cli) -> None:  # type: ignore[no-untyped-def]
+    refused = cli("trace", "import", "-", "-", input="{}")
+    assert refused.exit_code == 2 and "given more than once" in refused.stderr
+
+
+def test_a_trace_named_twice_is_exported_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "t.json"
+    path.write_text(chain(2))
+    ok(cli("trace", "import", str(path)))
+    trace_id = json.loads(ok(cli("trace", "list", "--json")).stdout)[0]["trace_id"]
+    exported = json.loads(ok(cli("trace", "export", trace_id, trace_id[:8], "-o", "-")).stdout)
+    assert [t["trace"]["trace_id"] for t in exported["traces"]] == [trace_id]
+    assert not Path("-").exists()
