@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from agenttrace_replay.errors import InvalidInput
 
@@ -177,42 +177,59 @@ def validate_database_url(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
-        raise InvalidInput(f"invalid database URL '{redact_url(url)}': {exc}.") from exc
+        raise InvalidInput(f"invalid database URL '{redact_url(url)}': {_url_fault(url, exc)}.", _ENCODE_HINT) from exc
     if parts.scheme not in ("postgresql", "postgres"):
         raise InvalidInput(
             f"invalid database URL '{redact_url(url)}': it must start with postgresql://.",
             "Example: postgresql://user:password@localhost:5432/dbname",
         )
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise InvalidInput(f"invalid database URL '{redact_url(url)}': {exc}.") from exc
+    if "," not in parts.netloc:  # several hosts (`h1:5432,h2:5433`) are asyncpg's to check
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise InvalidInput(f"invalid database URL '{redact_url(url)}': {_url_fault(url, exc)}.", _ENCODE_HINT) from exc
     return url
 
 
+_ENCODE_HINT = "Percent-encode / ? # @ and : in the user name and password (/ is %2F, @ is %40)."
+
+
+def _url_fault(url: str, exc: Exception) -> str:
+    """The parser's complaint, unless it quotes part of a URL that holds a password (the
+    port check quotes what follows the first `:`, which may be the password's start)."""
+    return "it cannot be read" if "@" in url and "'" in str(exc) else str(exc)
+
+
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is not None:
-        netloc = parts.netloc.rsplit("@", 1)
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{netloc[-1]}")
-    if parts.query:  # libpq's ?password=... (and sslpassword=...)
-        pairs = [p.split("=", 1) for p in parts.query.split("&")]
-        parts = parts._replace(query="&".join(
-            f"{p[0]}=***" if len(p) == 2 and p[0].lower().endswith("password") else "=".join(p) for p in pairs
-        ))
-    return urlunsplit(parts)
+    """The URL without its password, for messages.
+
+    Worked out on the text, not with a URL parser: a password holding an unencoded `/`, `?`,
+    `#` or `@` ends a parser's idea of the host part early, and the password would show. So
+    everything between `user:` and the last `@` is masked (more, never less, when a later
+    part of the URL holds an `@`), and then any `...password=` query value.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<unreadable URL>"
+    at = rest.rfind("@")
+    if at >= 0:
+        user, colon, _ = rest[:at].partition(":")
+        rest = f"{user}:***@{rest[at + 1:]}" if colon else rest
+    head, question, query = rest.partition("?")
+    if question:  # libpq's ?password=... (and sslpassword=...)
+        pairs = [p.split("=", 1) for p in query.split("&")]
+        query = "&".join(f"{p[0]}=***" if len(p) == 2 and p[0].lower().endswith("password") else "=".join(p) for p in pairs)
+    return f"{scheme}://{head}{question}{query}"
 
 
 def validate_schema(name: str) -> str:
     if not _SCHEMA_RE.match(name):
         raise InvalidInput(
             f"invalid schema name '{name}'.",
-            "Use lower-case letters, digits and underscores, starting with a letter.",
+            "Use up to 63 lower-case letters, digits and underscores, starting with a letter or underscore.",
         )
+    if name.startswith("pg_") or name == "information_schema":  # PostgreSQL's own
+        raise InvalidInput(f"invalid schema name '{name}': PostgreSQL keeps it for itself.", "Choose another name.")
     return name
 
 

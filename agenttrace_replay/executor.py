@@ -26,7 +26,7 @@ from agenttrace_replay import ids as idlib
 from agenttrace_replay.checkpoint import CheckpointManager
 from agenttrace_replay.config import is_graph_path, is_http_url
 from agenttrace_replay.db import Database
-from agenttrace_replay.errors import AgentTraceError, ExecutorError, InvalidInput, NotFound
+from agenttrace_replay.errors import AgentTraceError, DatabaseUnavailable, ExecutorError, InvalidInput, NotFound
 from agenttrace_replay.executors.deadline import DeadlinePassed, Escaped, run_with_deadline
 from agenttrace_replay.inputs import check_storable, merge_input
 
@@ -296,6 +296,14 @@ class ReplayExecutor:
         except AgentTraceError as exc:
             exc.result = r  # type: ignore[attr-defined]
             raise
+        except Exception as exc:  # the server said no (read-only, no rights, a timeout), or the value would not go
+            reason = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__).rstrip(".")
+            refused = DatabaseUnavailable(
+                f"replay {r.replay_id} ran but could not be stored: {reason}.",
+                "Fix the database (see the reason) and replay again.",
+            )
+            refused.result = r  # type: ignore[attr-defined]
+            raise refused from exc
 
     async def get_replay(self, replay_id: str) -> ReplayResult:
         async with self.db.acquire() as conn:

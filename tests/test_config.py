@@ -330,3 +330,32 @@ def test_bad_values_in_the_config_file_name_the_file_and_key(tmp_path: Path) -> 
         load_settings(None, str(config))
     with pytest.raises(InvalidInput, match="is a folder, not a file"):
         load_settings(None, str(tmp_path))
+
+
+@pytest.mark.parametrize("password", ["s3cr/et99", "Tr0ub4dor?3", "a#b", "p@ss:w/rd?#%"])
+def test_passwords_that_end_a_url_parsers_host_part_are_masked(password: str) -> None:
+    """An unencoded / ? # or @ in the password ends a URL parser's idea of the host part:
+    the message must still not show any of the password."""
+    url = f"postgresql://app:{password}@db.example.com:5432/agents"
+    with pytest.raises(InvalidInput) as caught:
+        load_settings(url)
+    shown = str(caught.value) + (caught.value.hint or "")
+    assert "app:***@" in shown
+    for start in range(len(password) - 2):
+        assert password[start:start + 3] not in shown.replace("db.example.com:5432/agents", "")
+
+
+def test_several_hosts_and_libpq_timeouts_are_accepted() -> None:
+    from agenttrace_replay.db import _connect_timeout
+
+    assert load_settings("postgresql://u:p@h1:5432,h2:5433/db").database_url == "postgresql://u:p@h1:5432,h2:5433/db"
+    assert _connect_timeout("postgresql://h/db?connect_timeout=2&sslmode=disable") == ("postgresql://h/db?sslmode=disable", 2.0)
+    with pytest.raises(InvalidInput, match="connect_timeout"):
+        _connect_timeout("postgresql://h/db?connect_timeout=soon")
+
+
+@pytest.mark.parametrize("name", ["pg_foo", "pg_catalog", "pg_temp", "information_schema"])
+def test_schema_names_postgresql_keeps_are_refused(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTTRACE_SCHEMA", name)
+    with pytest.raises(InvalidInput, match="PostgreSQL keeps it"):
+        load_settings("postgresql://h/db")

@@ -194,7 +194,7 @@ def test_require_current_names_the_missing_migrations(db_url: str) -> None:
                 await migrations.require_current(db)
             last = migrations.available()[-1]
             assert f"{last.version:04d}_{last.name}" in info.value.message
-            assert info.value.hint == "Run: agenttrace-replay db migrate"
+            assert info.value.hint == "Run: agenttrace-replay db migrate, with the same --db, AGENTTRACE_DATABASE_URL or config file."
             assert info.value.exit_code == ExitCode.DATABASE
         finally:
             await db.close()

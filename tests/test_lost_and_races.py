@@ -88,7 +88,7 @@ async def test_a_database_without_tables_is_unavailable_not_a_driver_error(pg_se
         try:
             with pytest.raises(DatabaseUnavailable) as caught:
                 await traces.list_traces(Database(pool))
-            assert caught.value.hint == "Run: agenttrace-replay db migrate"
+            assert caught.value.hint == "Run: agenttrace-replay db migrate, with the same --db, AGENTTRACE_DATABASE_URL or config file."
             with pytest.raises(DatabaseUnavailable):
                 await CheckpointManager(pool).list_checkpoints("anything")
         finally:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, NoReturn,
 
 import typer
 
-from agenttrace_replay.errors import AgentTraceError, ExitCode, InvalidInput
+from agenttrace_replay.errors import AgentTraceError, DatabaseUnavailable, ExitCode, InvalidInput
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -189,10 +189,27 @@ def _refused_value(exc: Exception) -> AgentTraceError | None:
     if isinstance(exc, UnicodeEncodeError):  # undecodable bytes in an argument
         return InvalidInput("a value given is not valid UTF-8 text.", "Check the arguments' encoding.")
     asyncpg = sys.modules.get("asyncpg")
-    if asyncpg is not None and isinstance(exc, (asyncpg.DataError, asyncpg.ProgramLimitExceededError)):
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if asyncpg is None or not isinstance(exc, asyncpg.PostgresError):
+        return None
+    reason = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__).rstrip(".")  # no DETAIL or HINT lines
+    if isinstance(exc, (asyncpg.DataError, asyncpg.ProgramLimitExceededError)):
         return InvalidInput(f"the database refused a value given: {reason}.")
-    return None
+    return DatabaseUnavailable(f"the database refused: {reason}.", _refusal_hint(asyncpg, exc))
+
+
+def _refusal_hint(asyncpg: Any, exc: Exception) -> str:
+    """What to do about an error the server raised: the server said no, this tool did not fail."""
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return "The database role needs the rights docs/configuration.md lists; nothing was changed."
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return "The server or database is read-only: use a writable one for this command; nothing was changed."
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return "A statement ran past the server's statement_timeout: raise it for this role; nothing was changed."
+    if isinstance(exc, (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)):
+        return "Another command changed the same data at the same time; nothing was changed: run it again."
+    if isinstance(exc, asyncpg.DuplicateTableError):
+        return "The schema already has tables of that name from another tool: choose another schema (AGENTTRACE_SCHEMA)."
+    return "Nothing was changed. Run with --debug for the details."
 
 
 def _json_default(value: Any) -> Any:

@@ -71,7 +71,8 @@ class Database:
         except _CONNECTION_LOST as exc:
             if exc is own_error:
                 raise
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            cause = _first_cause(exc)
+            reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
             raise DatabaseUnavailable(
                 f"lost the connection to the database: {reason}.",
                 "Check that the server still runs (agenttrace-replay db status) and try again.",
@@ -79,7 +80,7 @@ class Database:
         except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError) as exc:
             raise DatabaseUnavailable(
                 f"the database has no agenttrace-replay tables in schema '{self.schema}' ({exc}).",
-                "Run: agenttrace-replay db migrate",
+                "Run: agenttrace-replay db migrate, with the same --db, AGENTTRACE_DATABASE_URL or config file.",
             ) from exc
 
     @asynccontextmanager
@@ -100,6 +101,17 @@ _CONNECTION_LOST = (
 )
 
 
+def _first_cause(exc: BaseException) -> BaseException:
+    """The error that started it: rolling back on a connection the server ended raises an
+    error of its own (`Transaction.__aexit__` on a closed connection) that hides the server's
+    reason (an idle-in-transaction timeout, an administrator's pg_terminate_backend)."""
+    chain = [exc]
+    while chain[-1].__context__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__context__)
+    said = [e for e in chain if isinstance(e, asyncpg.PostgresError)]  # the server's own words
+    return said[-1] if said else exc
+
+
 def _closed(conn: Any) -> bool:
     """Whether a pool connection is closed; one asyncpg has already taken back (it does, when
     the server ends it) counts as closed, and asking it would raise an error of its own."""
@@ -111,10 +123,9 @@ def _closed(conn: Any) -> bool:
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> asyncpg.Pool:
     """A pool with the JSON codecs on every connection; errors name the URL without password."""
+    dsn, timeout = _connect_timeout(url)
     try:
-        return await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, init=init_connection, timeout=CONNECT_TIMEOUT
-        )
+        return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init_connection, timeout=timeout)
     except (ValueError, asyncpg.ClientConfigurationError) as exc:
         raise InvalidInput(f"invalid database URL '{redact_url(url)}': {exc}.") from exc
     except asyncpg.InvalidCatalogNameError as exc:
@@ -128,6 +139,27 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> asyn
             f"cannot connect to the database at {redact_url(url)}: {reason}.",
             "Check that the server runs and the URL is right (--db, AGENTTRACE_DATABASE_URL or the config file).",
         ) from exc
+
+
+def _connect_timeout(url: str) -> tuple[str, float]:
+    """libpq's `connect_timeout=SECONDS` query parameter, which asyncpg does not know (it would
+    send it to the server as a setting, and the server refuses it): taken out of the URL and
+    used as the connection timeout."""
+    head, question, query = url.partition("?")
+    if not question or "connect_timeout" not in query:
+        return url, CONNECT_TIMEOUT
+    kept, timeout = [], CONNECT_TIMEOUT
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key != "connect_timeout":
+            kept.append(pair)
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise InvalidInput(f"invalid database URL '{redact_url(url)}': connect_timeout={value!r:.20} is not a number of seconds.") from None
+        timeout = seconds if seconds > 0 else CONNECT_TIMEOUT
+    return head + (f"?{'&'.join(kept)}" if kept else ""), timeout
 
 
 async def connect(settings: Settings, *, migrate: bool = True, max_size: int = 4) -> Database:

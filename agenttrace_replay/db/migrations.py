@@ -59,7 +59,10 @@ async def migrate(db: "Database") -> list[Migration]:
         for migration in available():
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                # only when missing: CREATE SCHEMA IF NOT EXISTS needs the right to create
+                # schemas in the database even when it exists (a role given one schema has not)
+                if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", db.schema):
+                    await conn.execute(f"CREATE SCHEMA {schema}")
                 await conn.execute(db.q.create_migrations_table)
                 if await conn.fetchval(db.q.migration_applied, migration.version):
                     continue
@@ -70,8 +73,16 @@ async def migrate(db: "Database") -> list[Migration]:
 
 
 async def pending(db: "Database") -> list[Migration]:
+    """The migrations still to apply; a database migrated by a newer release is refused."""
     done = set(await applied_versions(db))
-    return [m for m in available() if m.version not in done]
+    known = available()
+    if done and max(done) > known[-1].version:
+        raise DatabaseUnavailable(
+            f"the database schema '{db.schema}' is at migration {max(done):04d}, newer than this "
+            f"agenttrace-replay knows (up to {known[-1].version:04d}).",
+            "Upgrade agenttrace-replay (pip install -U agenttrace-replay), or use another schema.",
+        )
+    return [m for m in known if m.version not in done]
 
 
 async def require_current(db: "Database") -> None:
@@ -80,5 +91,5 @@ async def require_current(db: "Database") -> None:
     if todo:
         raise DatabaseUnavailable(
             f"the database schema '{db.schema}' is missing {len(todo)} migration(s) (up to {todo[-1].version:04d}_{todo[-1].name}).",
-            "Run: agenttrace-replay db migrate",
+            "Run: agenttrace-replay db migrate, with the same --db, AGENTTRACE_DATABASE_URL or config file.",
         )

@@ -22,7 +22,8 @@ DELETE FROM {schema}.traces WHERE trace_id = ANY($1::text[]) RETURNING trace_id
 -- name: lock_stored_traces
 -- The given traces that are stored, locked: a checkpoint or replay of them being written
 -- (its foreign key holds a share lock on the trace) is waited for, and new ones wait.
-SELECT trace_id FROM {schema}.traces WHERE trace_id = ANY($1::text[]) FOR UPDATE
+-- In id order, as imports write: two imports locking in different orders would deadlock.
+SELECT trace_id FROM {schema}.traces WHERE trace_id = ANY($1::text[]) ORDER BY trace_id FOR UPDATE
 
 -- name: work_of_traces
 -- How many checkpoints and replays each of the given traces has (after the lock above).
