@@ -30,10 +30,15 @@ def parse_json(value: Any) -> Any:
             parsed = loads(text)
         except (ValueError, RecursionError):
             return value
-        if text.count("[") + text.count("{") > PARSED_NESTING and nested_deeper(parsed, PARSED_NESTING):
+        if _openings(text) > PARSED_NESTING and nested_deeper(parsed, PARSED_NESTING):
             return value  # kept as written: see jsonio.PARSED_NESTING
         return parsed
     return value
+
+
+def _openings(text: str | bytes) -> int:
+    """How many `[` and `{` the text holds: more than any nesting depth in it (a quick bound)."""
+    return text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
 
 
 def parse_json_container(value: Any) -> Any:
