@@ -106,7 +106,11 @@ def parse_texts(sources: Iterable[tuple[str, str]], *, pending: bool = False) ->
         for bundle in bundles_from_spans(spans, pending=True):
             out.append((first_file[bundle.trace.trace_id], bundle))
         for source, bundle in out:
-            validate_bundle(bundle, source)
+            try:
+                validate_bundle(bundle, source)
+            except InvalidInput as exc:
+                exc.hint = exc.hint or "Fix the file. Nothing was imported."
+                raise
         if not pending:
             for _, bundle in out:
                 bundle.complete()

@@ -134,3 +134,46 @@ def test_a_trace_named_twice_is_exported_once(cli, tmp_path: Path) -> None:  # t
     exported = json.loads(ok(cli("trace", "export", trace_id, trace_id[:8], "-o", "-")).stdout)
     assert [t["trace"]["trace_id"] for t in exported["traces"]] == [trace_id]
     assert not Path("-").exists()
+
+
+def _request(*spans: dict) -> str:
+    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": list(spans)}]}]})
+
+
+def test_json_errors_read_well() -> None:
+    from agenttrace_replay import traces
+    from agenttrace_replay.errors import InvalidInput
+
+    good = _request({"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "a"})
+    with pytest.raises(InvalidInput) as cut:  # a crash left half a line at the end
+        traces.parse_text(good + "\n" + good[:40], "f.jsonl")
+    assert "(Unterminated string starting at column" in cut.value.message and "at at" not in cut.value.message
+    assert "last line looks cut short" in (cut.value.hint or "")
+    with pytest.raises(InvalidInput, match="got null"):
+        traces.parse_text(good + "\nnull\n", "f.jsonl")
+    with pytest.raises(InvalidInput) as unknown:  # a check made on the built trace says what to do too
+        traces.parse_text(json.dumps({"format": "agenttrace-replay", "version": 1, "traces": [{
+            "trace": {"trace_id": "t", "status": "weird"}, "agents": [], "spans": []}]}), "n.json")  # fmt: skip
+    assert unknown.value.hint == "Fix the file. Nothing was imported."
+
+
+def test_values_imported_faithfully() -> None:
+    from agenttrace_replay import traces
+
+    trace_id = "ab" * 16
+    llm = {"traceId": trace_id, "spanId": "01" * 8, "parentSpanId": "02" * 8, "name": "chat", "attributes": [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "100"}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "-120"}},
+        {"key": "gen_ai.input.messages", "value": {"stringValue": json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": 42}]}])}},
+    ]}  # fmt: skip
+    loop = {"traceId": trace_id, "spanId": "02" * 8, "parentSpanId": "02" * 8, "name": "self-parent"}
+    bundle = traces.parse_text(_request(llm, loop), "f.json")[0]
+    spans = {s.span_id: s for s in bundle.spans}
+    chat = spans["01" * 8]
+    assert (chat.input_tokens, chat.output_tokens, bundle.trace.total_tokens) == (100, None, 100)
+    assert chat.attributes["gen_ai.usage.output_tokens"] == -120  # the attribute keeps what was written
+    assert chat.input["messages"] == [{"role": "user", "content": "42"}]
+    assert spans["02" * 8].attributes["otel.cyclic_parent_span_id"] == "02" * 8
+    assert "otel.missing_parent_span_id" not in spans["02" * 8].attributes

@@ -447,6 +447,10 @@ def build_bundle(trace_id: str, spans: list[RawSpan]) -> TraceBundle:
     first = ordered[0].resource if ordered else None
     several = any(raw.resource is not first and raw.resource != first for raw in ordered)
     records = [_span_record(raw, parent[raw.span_id], span_agent[raw.span_id], several) for raw in ordered]
+    for record in records:  # a parent that is there but closes a cycle is not missing
+        attributes = record.attributes or {}
+        if attributes.get("otel.missing_parent_span_id") in parent:
+            attributes["otel.cyclic_parent_span_id"] = attributes.pop("otel.missing_parent_span_id")
     _called_handoffs(records, introduced)
     _demote_wrapping_llm_calls(records, parent)
     raws = {s.span_id: s for s in ordered}

@@ -141,7 +141,12 @@ def span_tokens(attrs: Attrs) -> tuple[int | None, int | None]:
             "llm.usage.completion_tokens",
         )
     )
-    return tokens_in, tokens_out
+    # a negative count is no count: left out of the columns and totals (the attribute keeps it)
+    return _count(tokens_in), _count(tokens_out)
+
+
+def _count(value: int | None) -> int | None:
+    return value if value is None or value >= 0 else None
 
 
 def span_cost(attrs: Attrs) -> float | None:

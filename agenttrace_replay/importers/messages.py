@@ -103,7 +103,8 @@ def _split_parts(content: Any) -> tuple[list[Any], list[dict[str, Any]], list[di
             continue
         kind = part.get("type")
         if kind in _TEXT_PARTS or (kind is None and isinstance(part.get("text"), str)):
-            text = part.get("content") if isinstance(part.get("content"), str) else part.get("text")
+            # GenAI's `content`, else OpenAI's `text`; a number or an object there is kept as JSON text
+            text = part["content"] if part.get("content") is not None else part.get("text")
             items.append(text if isinstance(text, str) else as_text(text) or "")
         elif kind in _CALL_PARTS:
             if (call := normalise_tool_call(part)) is not None:

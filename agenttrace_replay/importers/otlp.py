@@ -52,6 +52,15 @@ _OTHER_SIGNALS = {
 }
 
 
+def json_type(value: Any) -> str:
+    """A decoded value's type in JSON's words (`null`, not `NoneType`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
 def _text(data: str | bytes) -> str:
     if isinstance(data, bytes):
         try:
@@ -94,17 +103,24 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
         except (json.JSONDecodeError, InvalidInput):
             pass
     if not looks_like_lines:
-        raise InvalidInput(
-            f"not valid JSON ({whole_error.msg} at line {whole_error.lineno} "
-            f"column {whole_error.colno})"
-        )
-    for number, line in lines:
+        raise InvalidInput(f"not valid JSON ({_at(whole_error.msg)} line {whole_error.lineno} column {whole_error.colno})")
+    for index, (number, line) in enumerate(lines):
         where = f"line {number}: "
         try:
             document = _loads(line, where)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{where}not valid JSON ({exc.msg} at column {exc.colno})") from None
+            cut = index == len(lines) - 1 and index > 0 and not text.endswith("\n")  # a writer stopped mid-line
+            raise InvalidInput(
+                f"{where}not valid JSON ({_at(exc.msg)} column {exc.colno})",
+                "The last line looks cut short (a file still being written?): remove it to import the rest."
+                if cut else None,
+            ) from None
         yield where, document
+
+
+def _at(message: str) -> str:
+    """`json`'s message followed by "at": some end in "at" already ("starting at")."""
+    return message if message.endswith(" at") else f"{message} at"
 
 
 def _id(value: Any, size: int, where: str, name: str) -> str | None:
@@ -114,7 +130,7 @@ def _id(value: Any, size: int, where: str, name: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{where}: {name} must be a string, got {type(value).__name__}")
+        raise InvalidInput(f"{where}: {name} must be a string, got {json_type(value)}")
     text = value.strip()
     if _HEX[size].fullmatch(text):
         return text.lower()
@@ -236,15 +252,14 @@ def _list(value: Any, where: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InvalidInput(f"{where} must be a list, got {type(value).__name__}")
+        raise InvalidInput(f"{where} must be a list, got {json_type(value)}")
     return value
 
 
 def read_request(request: Any, where: str = "") -> list[RawSpan]:
     """The spans of one ExportTraceServiceRequest (`where` prefixes error messages)."""
     if not isinstance(request, dict):
-        kind = type(request).__name__
-        raise InvalidInput(f"{where}not an OTLP trace export: expected a JSON object, got {kind}")
+        raise InvalidInput(f"{where}not an OTLP trace export: expected a JSON object, got {json_type(request)}")
     if request.get("format") == "agenttrace-replay":
         raise InvalidInput(f"{where}this is an agenttrace-replay export, not OTLP")
     resource_spans = otlp_field(request, "resourceSpans")
