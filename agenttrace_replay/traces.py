@@ -130,9 +130,20 @@ def _read_text(text: str, source: str) -> tuple[list[TraceBundle], list[RawSpan]
             from agenttrace_replay.importers.native import parse_native
 
             return parse_native(document), []
-        from agenttrace_replay.importers.otlp import read_spans
+        from agenttrace_replay.importers.otlp import _text, read_file
 
-        return [], read_spans(text)
+        natives, spans = read_file(_text(text))
+        if not natives:
+            return [], spans
+        from agenttrace_replay.importers.native import parse_native
+
+        bundles = []
+        for where, document in natives:  # exports one per line or appended to one file
+            try:
+                bundles.extend(parse_native(document))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{where}{exc.message}", exc.hint) from exc
+        return bundles, spans
     except InvalidInput as exc:
         message = exc.message if exc.message.endswith((".", "!", "?")) else exc.message + "."
         raise InvalidInput(f"{source}: {message}", exc.hint or "Nothing was imported.") from exc

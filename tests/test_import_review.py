@@ -177,3 +177,59 @@ def test_values_imported_faithfully() -> None:
     assert chat.input["messages"] == [{"role": "user", "content": "42"}]
     assert spans["02" * 8].attributes["otel.cyclic_parent_span_id"] == "02" * 8
     assert "otel.missing_parent_span_id" not in spans["02" * 8].attributes
+
+
+def test_the_sdks_console_exporter_output_imports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """What the Python SDK's ConsoleSpanExporter prints (one indented JSON document per span,
+    not OTLP), as the getting-started examples produce it."""
+    import io
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    out = io.StringIO()
+    provider = TracerProvider(resource=Resource.create({"service.name": "console-demo"}))
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=out)))
+    tracer = provider.get_tracer("demo")
+    with tracer.start_as_current_span("invoke_agent helper", attributes={"gen_ai.operation.name": "invoke_agent",
+                                                                        "gen_ai.agent.name": "helper"}):  # fmt: skip
+        with tracer.start_as_current_span("chat gpt-4o", kind=SpanKind.CLIENT, attributes={
+                "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 12}):  # fmt: skip
+            pass
+        with tracer.start_as_current_span("execute_tool lookup") as tool:
+            tool.set_attributes({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"})
+            tool.add_event("retry", {"attempt": 2})
+            tool.set_status(Status(StatusCode.ERROR, "not found"))
+    provider.shutdown()
+    path = tmp_path / "console.txt"
+    path.write_text(out.getvalue())
+    assert ok(cli("trace", "import", str(path), "--json")).stdout
+    trace_id = json.loads(ok(cli("trace", "list", "--json")).stdout)[0]["trace_id"]
+    bundle = json.loads(ok(cli("trace", "show", trace_id, "--json")).stdout)
+    spans = {s["name"]: s for s in bundle["spans"]}
+    root = spans["invoke_agent helper"]
+    assert spans["chat gpt-4o"]["parent_span_id"] == root["span_id"] and root["parent_span_id"] is None
+    assert (spans["chat gpt-4o"]["kind"], spans["chat gpt-4o"]["model"], spans["chat gpt-4o"]["input_tokens"]) == ("llm_call", "gpt-4o", 12)
+    assert (spans["execute_tool lookup"]["kind"], spans["execute_tool lookup"]["status"]) == ("tool_call", "error")
+    assert bundle["agents"][0]["name"] == "helper" and bundle["trace"]["metadata"]["service.name"] == "console-demo"
+
+
+def test_exports_appended_to_one_file_or_one_per_line_import(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`trace export A >> f; trace export B >> f` and `jq -c` of exports: each document is read."""
+    for index in range(2):
+        path = tmp_path / f"t{index}.json"
+        path.write_text(chain(2 + index))
+        ok(cli("trace", "import", str(path)))
+    trace_ids = sorted(r["trace_id"] for r in json.loads(ok(cli("trace", "list", "--json")).stdout))
+    exports = [ok(cli("trace", "export", trace_id)).stdout for trace_id in trace_ids]
+    for name, text in (("appended.json", "".join(exports)),
+                       ("lines.jsonl", "".join(json.dumps(json.loads(e)) + "\n" for e in exports))):  # fmt: skip
+        for trace_id in trace_ids:
+            ok(cli("trace", "delete", trace_id, "--yes"))
+        path = tmp_path / name
+        path.write_text(text)
+        summary = ok(cli("trace", "import", str(path), "--json")).stdout
+        assert sorted(json.loads(summary)["imported_ids"]) == trace_ids, name
+        assert [ok(cli("trace", "export", t)).stdout for t in trace_ids] == exports

@@ -21,6 +21,7 @@ from ..jsonio import loads
 from ..records import TraceBundle
 from .attrs import attributes, otlp_field
 from .bundle import build_bundle
+from .console import is_console_span, read_console_span
 from .otlp_typed import read_canonical
 from .raw import RawEvent, RawLink, RawSpan
 
@@ -109,6 +110,9 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
         try:
             document = _loads(line, where)
         except json.JSONDecodeError as exc:
+            if sequence := _sequence(text):  # documents one after another, not one per line
+                yield from sequence
+                return
             cut = index == len(lines) - 1 and index > 0 and not text.endswith("\n")  # a writer stopped mid-line
             raise InvalidInput(
                 f"{where}not valid JSON ({_at(exc.msg)} column {exc.colno})",
@@ -116,6 +120,33 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
                 if cut else None,
             ) from None
         yield where, document
+
+
+def _sequence(text: str) -> list[tuple[str, Any]] | None:
+    """Indented JSON documents one after another (the ConsoleSpanExporter's output, exports
+    appended to one file with `>>`), each named by the line it starts on; None if the text is not that."""
+    decoder = json.JSONDecoder(parse_constant=_no_constant)
+    documents: list[tuple[str, Any]] = []
+    position, line = 0, 1
+    while True:
+        start = _SPACE.match(text, position).end()  # type: ignore[union-attr]  (\s* always matches)
+        line += text.count("\n", position, start)
+        if start == len(text):
+            return documents if len(documents) > 1 else None
+        try:
+            document, end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            return None
+        documents.append((f"document at line {line}: ", document))
+        line += text.count("\n", start, end)
+        position = end
+
+
+_SPACE = re.compile(r"\s*")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _at(message: str) -> str:
@@ -262,6 +293,8 @@ def read_request(request: Any, where: str = "") -> list[RawSpan]:
         raise InvalidInput(f"{where}not an OTLP trace export: expected a JSON object, got {json_type(request)}")
     if request.get("format") == "agenttrace-replay":
         raise InvalidInput(f"{where}this is an agenttrace-replay export, not OTLP")
+    if is_console_span(request):  # the Python SDK's ConsoleSpanExporter: one span per document
+        return [read_console_span(request, where)]
     resource_spans = otlp_field(request, "resourceSpans")
     if resource_spans is None:
         other = next((s for k, s in _OTHER_SIGNALS.items() if otlp_field(request, k) is not None), None)
@@ -302,14 +335,28 @@ def read_spans(data: str | bytes) -> list[RawSpan]:
 def read_spans_general(text: str) -> list[RawSpan]:
     """`read_spans` for any accepted form (snake_case, base64 ids, arrays of requests, ...),
     with the error messages; `otlp_typed` takes the canonical form faster."""
+    return _read_documents(text, natives_allowed=False)[1]
+
+
+def read_file(text: str) -> tuple[list[tuple[str, Any]], list[RawSpan]]:
+    """The spans of the OTLP requests in a file, and `(where, document)` for each native export
+    among them: requests and exports may come one per line or one after another (`>>`)."""
+    fast = read_canonical(text)
+    return ([], fast) if fast is not None else _read_documents(text, natives_allowed=True)
+
+
+def _read_documents(text: str, *, natives_allowed: bool) -> tuple[list[tuple[str, Any]], list[RawSpan]]:
+    natives: list[tuple[str, Any]] = []
     spans: list[RawSpan] = []
     for where, document in _documents(text):
         if isinstance(document, list) and not where:  # a JSON array of requests
             for index, request in enumerate(document):
                 spans.extend(read_request(request, f"item {index}: "))
+        elif natives_allowed and isinstance(document, dict) and document.get("format") == "agenttrace-replay":
+            natives.append((where, document))
         else:
             spans.extend(read_request(document, where))
-    return spans
+    return natives, spans
 
 
 def parse_otlp(data: str | bytes, *, pending: bool = False) -> list[TraceBundle]:
