@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, print_json, run, stderr, stdout
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, note, print_json, run, stdout
 
 app = typer.Typer(help="Create, list, show and delete checkpoints.", no_args_is_help=True)
 
@@ -51,13 +51,13 @@ def auto(
     if not checkpoints:
         # not an error: a CI script checkpointing many traces goes on (exit 0)
         kinds_text = ", ".join(kind_list or ["llm_call", "tool_call", "handoff", "checkpoint"])
-        stderr().print(f"no spans of kind {kinds_text} in this trace: no checkpoints created", markup=False)
+        note(f"no spans of kind {kinds_text} in this trace: no checkpoints created")
     if json:
         print_json({"created": created, "checkpoints": [c.as_dict() for c in checkpoints]})
         return
     if checkpoints:
         _print_list(checkpoints, False)
-        stderr().print(f"{created} new checkpoint(s), {len(checkpoints) - created} already there")
+        note(f"{created} new checkpoint(s), {len(checkpoints) - created} already there")
 
 
 @app.command("create")
@@ -92,7 +92,7 @@ def list_(ctx: typer.Context, trace: TraceArg, json: JsonFlag = False) -> None:
     """List a trace's checkpoints in execution order."""
     checkpoints = run(ctx, lambda db: _manager(db).list_checkpoints(trace))
     if not checkpoints and not json:
-        stderr().print(f"no checkpoints for this trace (create them with: agenttrace-replay checkpoint auto {trace})", markup=False)
+        note(f"no checkpoints for this trace (create them with: agenttrace-replay checkpoint auto {trace})")
         return
     _print_list(checkpoints, json)
 

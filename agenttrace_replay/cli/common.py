@@ -224,6 +224,11 @@ def print_json(data: Any) -> None:
     write_stdout(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
 
 
+def note(text: str) -> None:
+    """One line for the user on stderr: never wrapped at the console width, escapes shown."""
+    sys.stderr.write(printable(text, one_line=True) + "\n")
+
+
 def print_line(text: str) -> None:
     """One plain line of data on stdout: never wrapped at the console width, never markup."""
     write_stdout(text + "\n")
