@@ -452,8 +452,16 @@ def _refusal(bundle: TraceBundle) -> Iterator[None]:
     try:
         yield
     except _REFUSED as exc:
-        reason = str(exc).splitlines()[0]
-        error = InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.")
+        if isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed":
+            code = ord(exc.object[exc.start]) if isinstance(exc.object, str) else 0
+            error = InvalidInput(
+                f"trace {bundle.trace.trace_id}: a text holds a lone UTF-16 surrogate (\\u{code:04x}), which no "
+                "UTF-8 text can hold.",
+                "Fix the \\u escapes in the file (a pair like \\ud83d\\ude00 is fine). Nothing was imported.",
+            )
+        else:
+            reason = str(exc).splitlines()[0]
+            error = InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.")
         error.trace_id = bundle.trace.trace_id  # type: ignore[attr-defined]  # which file, for the CLI
         raise error from exc
 

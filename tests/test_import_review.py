@@ -233,3 +233,13 @@ def test_exports_appended_to_one_file_or_one_per_line_import(cli, tmp_path: Path
         summary = ok(cli("trace", "import", str(path), "--json")).stdout
         assert sorted(json.loads(summary)["imported_ids"]) == trace_ids, name
         assert [ok(cli("trace", "export", t)).stdout for t in trace_ids] == exports
+
+
+def test_a_lone_surrogate_is_named_as_such(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "x",
+            "attributes": [{"key": "note", "value": {"stringValue": "PLACEHOLDER"}}]}  # fmt: skip
+    path = tmp_path / "surrogate.json"
+    path.write_text(_request(span).replace("PLACEHOLDER", "\\ud800"))
+    refused = cli("trace", "import", str(path))
+    assert refused.exit_code == 2 and "lone UTF-16 surrogate (\\ud800)" in refused.stderr
+    assert json.loads(ok(cli("trace", "list", "--json")).stdout) == []
