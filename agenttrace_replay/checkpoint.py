@@ -9,9 +9,7 @@ See docs/checkpoints.md for what a state holds and how it is stored. Library API
 
 from __future__ import annotations
 
-import bisect
 import hashlib
-import operator
 import re
 import time
 from dataclasses import dataclass, field
@@ -23,9 +21,9 @@ from agenttrace_replay import traces
 from agenttrace_replay.db import Database
 from agenttrace_replay.errors import InvalidInput, NotFound
 from agenttrace_replay.records import SPAN_KINDS
-from agenttrace_replay.state import SpanState, agent_info, build_states, span_info
+from agenttrace_replay.state import StateView, agent_info, iter_states, span_info
 from agenttrace_replay.db.codecs import RawJSON
-from agenttrace_replay.storage import HASH_SIZE, ListRow, ListStore, canonical, digest_text, split_hashes
+from agenttrace_replay.storage import HASH_SIZE, ListRow, ListStore, Prefix, canonical, digest_text, split_hashes
 
 DEFAULT_KINDS = ("llm_call", "tool_call", "handoff", "checkpoint")
 CHECKPOINT_COLUMNS = (
@@ -69,14 +67,14 @@ class Checkpoint:
         return data
 
 
-def _parts(state: SpanState) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+def _parts(state: StateView) -> tuple[dict[str, Any], dict[str, Prefix]]:
     """The state as single values and lists of values to store, by name."""
     inp = state.span.input
     single = {"span": span_info(state.span, state.parent_chain), "agent": agent_info(state.agent), "input": inp}
-    lists: dict[str, list[Any]] = {"messages": state.messages, "completed": state.completed}
+    lists = {"messages": state.messages, "completed": state.completed}
     if isinstance(inp, dict) and isinstance(inp.get("messages"), list):
         single["input"] = {k: v for k, v in inp.items() if k != "messages"}
-        lists["input_messages"] = inp["messages"]
+        lists["input_messages"] = Prefix(inp["messages"], len(inp["messages"]))
     return single, lists
 
 
@@ -90,6 +88,7 @@ class _Hasher:
     def __init__(self) -> None:
         self.blobs: dict[bytes, Any] = {}
         self._by_id: dict[int, tuple[Any, bytes]] = {}
+        self._lists: dict[int, tuple[list[Any], list[bytes]]] = {}
 
     def __call__(self, value: Any) -> bytes:
         key = id(value)
@@ -103,19 +102,15 @@ class _Hasher:
             self._by_id[key] = (value, h)
         return h
 
-    def many(self, values: list[Any], previous: tuple[list[Any], list[bytes]] | None) -> list[bytes]:
-        """Hashes of a list, reusing those of the shared prefix with the previous list.
-
-        States share message objects, so the common case (the previous list plus a few new
-        values) is one C-level pass of identity checks. Identity, not ``==``: Python holds
-        ``1 == 1.0 == True``, so an equal-looking value may have other JSON (and another hash).
-        """
-        if previous is not None:
-            old_values, old_hashes = previous
-            n = len(old_values)
-            if len(values) >= n and all(map(operator.is_, values, old_values)):
-                return old_hashes + [self(v) for v in values[n:]]
-        return [self(v) for v in values]
+    def prefix(self, values: Prefix) -> Prefix:
+        """Hashes of a Prefix, as a Prefix: one hash list per value list, which only grows with
+        it, so a state's lists cost the hashing of their new values only."""
+        entry = self._lists.get(id(values.items))
+        if entry is None:
+            entry = self._lists[id(values.items)] = (values.items, [])
+        hashes = entry[1]
+        hashes.extend(map(self, values.items[len(hashes) : values.length]))
+        return Prefix(hashes, values.length)
 
 
 class _ContentMissing(Exception):
@@ -257,42 +252,39 @@ class CheckpointManager:
         self, bundle: Any, span_ids: list[str], existing: dict[str, tuple[str, int]], store: ListStore, *, auto: bool, name: str | None
     ) -> tuple[list[Checkpoint], dict[bytes, Any], list[ListRow]]:
         trace_id = bundle.trace.trace_id
-        states = build_states(bundle, span_ids)
-        # every checkpoint of the trace by step, to find each new one's predecessors
-        by_step: list[tuple[int, str]] = sorted((step, cid) for cid, step in existing.values())
         agent_of = {s.span_id: s.agent_id for s in bundle.spans}
-        agent_by_cp = {cid: agent_of.get(sid) for sid, (cid, _step) in existing.items()}
+        # the trace's checkpoints there already, by step, merged with the new ones as they come
+        # (in step order) to find each new one's predecessors
+        before = sorted((step, cid, agent_of.get(sid)) for sid, (cid, step) in existing.items())
+        seen = 0
+        previous: str | None = None
+        latest: dict[str | None, str] = {}  # agent id -> its latest checkpoint so far
         hasher = _Hasher()
         rows: list[ListRow] = []
         created: list[Checkpoint] = []
-        hashes_of: dict[str, dict[str, bytes]] = {}
-        last_lists: dict[tuple[str, str | None], tuple[list[Any], list[bytes]]] = {}
 
-        for st in states:
+        for st in iter_states(bundle, span_ids):
+            while seen < len(before) and before[seen][0] < st.step:
+                _step, previous, agent_id = before[seen]
+                latest[agent_id] = previous
+                seen += 1
             cid = checkpoint_id_for(trace_id, st.span.span_id)
-            pos = bisect.bisect_left(by_step, (st.step, ""))
-            previous = by_step[pos - 1][1] if pos else None
-            same_agent = next((c for _s, c in reversed(by_step[:pos]) if agent_by_cp.get(c) == st.span.agent_id), None)
+            same_agent = latest.get(st.span.agent_id)
             single, lists = _parts(st)
-            hashes_of[cid] = {name: hasher(value) for name, value in single.items()}
+            singles = {part: hasher(value) for part, value in single.items()}
             for list_name, values in lists.items():
-                lane = (list_name, st.span.agent_id)
-                hashes = hasher.many(values, last_lists.get(lane))
-                last_lists[lane] = (values, hashes)
                 candidates = []
                 for base in dict.fromkeys(c for c in (same_agent, previous) if c):
                     candidates.append((base, list_name))
                     candidates += [(base, other) for other in _ALSO_TRY.get(list_name, ())]
                 candidates += [(cid, other) for other in _ALSO_TRY.get(list_name, ()) if (cid, other) in store.rows]
-                rows.append(store.encode(cid, list_name, hashes, candidates))
-            agent_by_cp[cid] = st.span.agent_id
-            bisect.insort(by_step, (st.step, cid))
+                rows.append(store.encode(cid, list_name, hasher.prefix(values), candidates))
+            previous = latest[st.span.agent_id] = cid
             created.append(Checkpoint(
                 checkpoint_id=cid, trace_id=trace_id, span_id=st.span.span_id, step=st.step, name=name, auto=auto,
                 span_kind=st.span.kind, span_name=st.span.name, agent_id=st.span.agent_id,
+                state=singles,
             ))
-        for checkpoint in created:
-            checkpoint.state = hashes_of[checkpoint.checkpoint_id]  # type: ignore[assignment]
         return created, hasher.blobs, rows
 
     async def _insert(self, conn: Any, trace_id: str, created: list[Checkpoint], blobs: dict[bytes, Any], rows: list[ListRow]) -> None:

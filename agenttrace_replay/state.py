@@ -30,9 +30,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from agenttrace_replay.records import AgentRecord, SpanRecord, TraceBundle
+from agenttrace_replay.storage import Prefix
 
 # Attribute keys that carry prompt or completion text: the state has that content already,
 # in normalised form, so it is left out of the span's attributes in the state.
@@ -84,6 +85,22 @@ class SpanState:
             "input": self.span.input,
             "completed": self.completed,
         }
+
+
+@dataclass
+class StateView:
+    """A `SpanState` whose lists are views of the run's histories, which later events only
+    append to (a rewrite makes a new list): states of one run share them, no copy each."""
+
+    span: SpanRecord
+    step: int
+    parent_chain: list[str]
+    agent: AgentRecord | None
+    messages: Prefix
+    completed: Prefix
+
+    def materialise(self) -> SpanState:
+        return SpanState(self.span, self.step, self.parent_chain, self.agent, self.messages.as_list(), self.completed.as_list())
 
 
 def span_info(span: SpanRecord, parent_chain: list[str]) -> dict[str, Any]:
@@ -188,11 +205,14 @@ def _messages_of(value: Any) -> list[dict[str, Any]]:
 
 
 def _merge_prompt(history: list[dict[str, Any]], prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history with ``prompt`` merged in: ``history`` itself, appended to, when the prompt
+    adds to it; a new list when it replaces any of it (states share ``history``)."""
     if not prompt:
         return history
     n = len(history)
     if len(prompt) >= n and prompt[:n] == history:
-        return history + prompt[n:]
+        history += prompt[n:]
+        return history
     if prompt[0].get("role") == "system":
         return list(prompt)
     # The same conversation sent again without its system message (instrumentations that
@@ -204,7 +224,8 @@ def _merge_prompt(history: list[dict[str, Any]], prompt: list[dict[str, Any]]) -
         return history[:head] + list(prompt)
     if len(prompt) >= n:
         return list(prompt)
-    return history + prompt
+    history += prompt
+    return history
 
 
 def _tool_message(span: SpanRecord) -> dict[str, Any]:
@@ -231,33 +252,61 @@ def _called_as_tool(span: SpanRecord) -> bool:
     return span.kind == "handoff" and isinstance(inp, dict) and "name" in inp and ("call_id" in inp or "arguments" in inp)
 
 
-def _has_tool_result(history: list[dict[str, Any]], call_id: str | None) -> bool:
-    return bool(call_id) and any(m.get("role") == "tool" and m.get("tool_call_id") == call_id for m in history)
+class _Lookup:
+    """What the tool rules look up in an agent's history, brought up to date as the history
+    grows (each message is read once; a rewritten history, a new list, gets a new one):
+    scanning the whole history for every tool span made long runs quadratic."""
+
+    __slots__ = ("history", "read", "answered", "calls_at", "where")
+
+    def __init__(self, history: list[dict[str, Any]]) -> None:
+        self.history = history
+        self.read = 0
+        self.answered: set[str] = set()  # the text call ids that have a tool message
+        self.calls_at = -1  # the latest assistant message that calls tools
+        self.where: dict[int, int] = {}  # id() of a tool message -> its latest position
+
+    def update(self) -> _Lookup:
+        for index in range(self.read, len(self.history)):
+            message = self.history[index]
+            role = message.get("role")
+            if role == "tool":
+                call_id = message.get("tool_call_id")
+                if isinstance(call_id, str):
+                    self.answered.add(call_id)
+                self.where[id(message)] = index  # the list keeps the message, so its id stays its own
+            elif role == "assistant" and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
+                self.calls_at = index
+        self.read = len(self.history)
+        return self
 
 
-def _pending_call_id(history: list[dict[str, Any]], name: Any, arguments: Any) -> str | None:
+def _has_tool_result(lookup: _Lookup, call_id: Any) -> bool:
+    if not call_id:
+        return False
+    if isinstance(call_id, str):
+        return call_id in lookup.answered
+    # an id of another type (a native trace may record any JSON): compared as Python does
+    return any(m.get("role") == "tool" and m.get("tool_call_id") == call_id for m in lookup.history)
+
+
+def _pending_call_id(lookup: _Lookup, name: Any, arguments: Any) -> str | None:
     """The id of the call a tool span recorded without one answers: an unanswered call of the
     same tool in the latest assistant message that calls tools, the one with the same
     arguments first, else the first."""
-    if not name:
+    if not name or lookup.calls_at < 0:
         return None
-    answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
-    for message in reversed(history):
-        calls = message.get("tool_calls") if message.get("role") == "assistant" else None
-        if not isinstance(calls, list) or not calls:
-            continue
-        open_calls = [
-            c for c in calls
-            if isinstance(c, dict) and isinstance(c.get("id"), str) and c["id"] and c["id"] not in answered and c.get("name") == name
-        ]
-        same = [c for c in open_calls if c.get("arguments") == arguments]
-        chosen = (same or open_calls or [None])[0]
-        return chosen["id"] if chosen else None
-    return None
+    open_calls = [
+        c for c in lookup.history[lookup.calls_at]["tool_calls"]
+        if isinstance(c, dict) and isinstance(c.get("id"), str) and c["id"] and c["id"] not in lookup.answered and c.get("name") == name
+    ]
+    same = [c for c in open_calls if c.get("arguments") == arguments]
+    chosen = (same or open_calls or [None])[0]
+    return chosen["id"] if chosen else None
 
 
 def _failed_attempt(
-    history: list[dict[str, Any]], attempts: list[tuple[dict[str, Any], Any, bool]], name: Any, arguments: Any,
+    lookup: _Lookup, attempts: list[tuple[dict[str, Any], Any, bool]], name: Any, arguments: Any,
     call_id: str | None = None,
 ) -> tuple[int, dict[str, Any]] | None:
     """(position, message) of the latest failed attempt still in the history that a later call
@@ -270,14 +319,20 @@ def _failed_attempt(
             continue
         if call_id is None and arguments is not None and attempt_arguments is not None and arguments != attempt_arguments:
             continue
-        for index in range(len(history) - 1, -1, -1):
-            if history[index] is message:
-                return index, message
+        index = lookup.where.get(id(message))  # both alive: an equal id is the same message
+        if index is not None:
+            return index, message
     return None
 
 
 def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> list[SpanState]:
     """The state before each wanted span (all spans when ``span_ids`` is None), in execution order."""
+    return [view.materialise() for view in iter_states(bundle, span_ids)]
+
+
+def iter_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> Iterator[StateView]:
+    """Like `build_states`, one state at a time, each holding views, not copies, of the
+    history and the finished spans: memory stays linear in the trace."""
     ordered = execution_order(bundle.spans)
     wanted = None if span_ids is None else set(span_ids)
     by_id = {s.span_id: s for s in bundle.spans}
@@ -297,10 +352,17 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
     completed: list[dict[str, Any]] = []
     started: set[str] = set()
     deferred: dict[str, SpanRecord] = {}
-    states: list[SpanState] = []
     # per agent, the tool messages of failed calls, with the call's arguments and whether the
     # span recorded its call id: a retry replaces them
     failed: dict[str | None, list[tuple[dict[str, Any], Any, bool]]] = {}
+    lookups: dict[str | None, _Lookup] = {}
+
+    def lookup_of(agent_id: str | None) -> _Lookup:
+        history = histories[agent_id]
+        found = lookups.get(agent_id)
+        if found is None or found.history is not history:
+            found = lookups[agent_id] = _Lookup(history)
+        return found.update()
 
     def finish(span: SpanRecord) -> None:
         history = histories.setdefault(span.agent_id, [])
@@ -313,20 +375,23 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
             message = _tool_message(span)
             call_id = message.get("tool_call_id")
             inp = span.input if isinstance(span.input, dict) else {}
+            lookup = lookup_of(span.agent_id)
             retried = None
             if call_id is None:
-                call_id = _pending_call_id(history, message.get("name"), inp.get("arguments"))
+                call_id = _pending_call_id(lookup, message.get("name"), inp.get("arguments"))
                 if call_id is None:  # no open call: a retry of a call whose attempt failed?
-                    retried = _failed_attempt(history, failed.get(span.agent_id, []), message.get("name"), inp.get("arguments"))
+                    retried = _failed_attempt(lookup, failed.get(span.agent_id, []), message.get("name"), inp.get("arguments"))
                     call_id = retried[1].get("tool_call_id") if retried else None
                 if call_id is not None:
                     message = {**message, "tool_call_id": call_id}
-            elif _has_tool_result(history, call_id):
-                retried = _failed_attempt(history, failed.get(span.agent_id, []), message.get("name"), inp.get("arguments"), call_id)
+            elif _has_tool_result(lookup, call_id):
+                retried = _failed_attempt(lookup, failed.get(span.agent_id, []), message.get("name"), inp.get("arguments"), call_id)
             if retried is not None:
-                history[retried[0]] = message  # the agent got the retry's result, not the failure
+                # the agent got the retry's result, not the failure; on a copy, since earlier states hold views of the list
+                history = histories[span.agent_id] = list(history)
+                history[retried[0]] = message
                 failed[span.agent_id] = [a for a in failed[span.agent_id] if a[0] is not retried[1]]
-            elif not _has_tool_result(history, call_id):
+            elif not _has_tool_result(lookup, call_id):
                 history.append(message)
             else:
                 return
@@ -334,15 +399,16 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
                 # kept for a retry: by the same call id, or, recorded without one, by the same tool and arguments
                 failed.setdefault(span.agent_id, []).append((message, inp.get("arguments"), bool(inp.get("call_id"))))
 
+    # starts come in step order: events sort by time and step, as execution order does
     for _time, is_start, step, span in events:
         history = histories.setdefault(span.agent_id, [])
         if is_start:
             if wanted is None or span.span_id in wanted:
-                states.append(SpanState(
+                yield StateView(
                     span=span, step=step, parent_chain=parent_chain(span, by_id),
                     agent=agents.get(span.agent_id) if span.agent_id else None,
-                    messages=list(history), completed=list(completed),
-                ))
+                    messages=Prefix(history, len(history)), completed=Prefix(completed, len(completed)),
+                )
             started.add(span.span_id)
             if span.kind == "llm_call":
                 histories[span.agent_id] = _merge_prompt(history, _messages_of(span.input))
@@ -352,5 +418,3 @@ def build_states(bundle: TraceBundle, span_ids: Iterable[str] | None = None) -> 
             finish(span)
         else:  # ends no later than it starts (zero length, or clock skew): finish right after its start
             deferred[span.span_id] = span
-    states.sort(key=lambda s: s.step)
-    return states

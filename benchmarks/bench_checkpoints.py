@@ -40,7 +40,7 @@ from agenttrace_replay.db import Database, create_pool, init_connection, migrati
 from agenttrace_replay.db.codecs import RawJSON
 from agenttrace_replay.db.embedded import ensure_server, stop_server
 from agenttrace_replay.records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
-from agenttrace_replay.state import build_states
+from agenttrace_replay.state import build_states, iter_states
 from agenttrace_replay.storage import canonical, digest_text
 from benchmarks._report import machine, write_section
 
@@ -100,7 +100,7 @@ def content_bytes(bundle: TraceBundle) -> tuple[int, int, int]:
     """(distinct values, their canonical-JSON bytes, bytes of distinct message text)."""
     seen: dict[bytes, int] = {}
     texts: dict[str, None] = {}
-    for state in build_states(bundle):
+    for state in iter_states(bundle):
         single, lists = _parts(state)
         for value in [*single.values(), *(v for values in lists.values() for v in values)]:
             text = canonical(value)

@@ -73,3 +73,89 @@ def long_trace(steps: int, trace_id: str = "trace-long", message_bytes: int = 10
                           output={"messages": [assistant(f"ok {i}")], "finish_reason": "stop"}))
     trace = TraceRecord(trace_id=trace_id, name="long", start_time=at(0), end_time=at(steps * 10), agent_count=1)
     return TraceBundle(trace, [AgentRecord(agent_id="a", trace_id=trace_id, name="a", model="m")], spans)
+
+
+def agentic_trace(seed: int, steps: int = 60, trace_id: str = "trace-agentic") -> TraceBundle:
+    """A random two-agent run whose histories are not append-only: prompts that record only
+    the new turn, resend the whole conversation, trim it, drop its system message or are
+    empty; tool calls with and without call ids, failed calls and their retries, handoffs made
+    by calling a tool, tools that run side by side, and agent spans that end after their
+    children. Arguments repeat as ``1``, ``True`` and ``1.0`` (equal in Python, not in JSON)."""
+    import random
+
+    rng = random.Random(seed)
+    spans: list[SpanRecord] = []
+    seen: dict[str, list[dict]] = {"a": [SYSTEM], "b": [{"role": "system", "content": "You are agent b."}]}
+    agent, t, n = "a", 0, 0
+
+    def add(name: str, start: float, end: float | None, **kw) -> str:
+        nonlocal n
+        n += 1
+        sid = f"x{n:04d}"
+        spans.append(span(trace_id, sid, name, start, end, agent_id=agent, **kw))
+        return sid
+
+    root = add(f"invoke_agent {agent}", 0, None, kind="agent_message", input={"value": "go"})
+    for step in range(steps):
+        history = seen[agent]
+        turn = user(f"turn {step} of {agent}")
+        style = rng.choice(["new", "new", "full", "full", "trim", "nosys", "empty"])
+        prompt = {
+            "new": [turn],
+            "full": [*history, turn],
+            "trim": [history[0], *history[-rng.randrange(1, 4):], turn],
+            "nosys": [*history[1:], turn],
+            "empty": [],
+        }[style]
+        history.extend(prompt if style == "new" else [turn] if style != "empty" else [])
+        calls = [
+            {"id": f"c{step}-{k}", "name": rng.choice(["lookup", "fetch"]), "arguments": {"q": rng.choice([1, True, 1.0, "x"])}}
+            for k in range(rng.choice([0, 1, 1, 2]))
+        ]
+        handoff = rng.random() < 0.15
+        if handoff:
+            calls.append({"id": f"h{step}", "name": "transfer_to_other", "arguments": {}})
+        reply = assistant(None if calls else f"answer {step}", calls or None)
+        add("chat", t, t + 5, kind="llm_call", parent_span_id=root, model="m",
+            input={"messages": prompt, "model": "m"}, output={"messages": [reply], "finish_reason": "stop"})
+        history.append(reply)
+        t += 10
+        side_by_side = len(calls) > 1 and rng.random() < 0.5
+        for call in calls:
+            if call["name"] == "transfer_to_other":
+                add("transfer_to_other", t, t + 2, kind="handoff", parent_span_id=root,
+                    input={"name": call["name"], "arguments": {}, "call_id": call["id"]}, output={"agent": "other"})
+                continue
+            call_id = call["id"] if rng.random() < 0.6 else None
+            inp = {"name": call["name"], "arguments": call["arguments"], **({"call_id": call_id} if call_id else {})}
+            fails = rng.random() < 0.3
+            add(call["name"], t, t + 5, kind="tool_call", parent_span_id=root, input=inp,
+                status="error" if fails else "ok", error="HTTP 503" if fails else None,
+                output=None if fails else {"result": f"result of {call['id']}"})
+            if fails and rng.random() < 0.7:
+                t += 6
+                add(call["name"], t, t + 5, kind="tool_call", parent_span_id=root, input=dict(inp),
+                    output={"result": f"retried {call['id']}"})
+            history.append({"role": "tool", "content": f"result of {call['id']}", "tool_call_id": call["id"], "name": call["name"]})
+            t += 1 if side_by_side else 10
+        t += 10
+        if handoff:
+            spans[[s.span_id for s in spans].index(root)].end_time = at(t)
+            agent = "b" if agent == "a" else "a"
+            root = add(f"invoke_agent {agent}", t, None, kind="agent_message", input={"value": "handed over"})
+            t += 1
+    spans[[s.span_id for s in spans].index(root)].end_time = at(t)
+    trace = TraceRecord(trace_id=trace_id, name="agentic", start_time=at(0), end_time=at(t), agent_count=2)
+    agents = [AgentRecord(agent_id=a, trace_id=trace_id, name=a, model="m") for a in ("a", "b")]
+    return TraceBundle(trace, agents, spans)
+
+
+def rewritten_histories(states: list) -> int:
+    """How many states hold a history that is not the same agent's previous one extended."""
+    last: dict = {}
+    count = 0
+    for state in states:
+        before = last.get(state.span.agent_id)
+        count += before is not None and state.messages[: len(before)] != before
+        last[state.span.agent_id] = state.messages
+    return count

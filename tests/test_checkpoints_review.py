@@ -5,7 +5,10 @@
 - a tool span recorded without its call id still answers its call;
 - a span's own outcome stays out of its checkpoint in conventions the importer does not map;
 - text from a trace cannot drive the terminal (escape sequences) or break a table row;
-- a blank checkpoint name is refused and changes nothing.
+- a blank checkpoint name is refused and changes nothing;
+- `auto` on a long trace grows linearly in memory (a copy of the history per checkpoint
+  made it quadratic: 60,000 spans were killed at 23.7 GB), and its delta encoding restores
+  histories that are rewritten as they go exactly.
 
 Real PostgreSQL (the embedded one) and the real OpenTelemetry SDK; nothing is mocked.
 """
@@ -14,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import tracemalloc
 from typing import Any
 
 import pytest
-from builders import assistant, span, user, weather_trace
+from builders import agentic_trace, assistant, long_trace, rewritten_histories, span, user, weather_trace
 from otel_traces import otlp_json, recording
 from test_checkpoint_cli import cli, seed  # noqa: F401 (cli: the fixture, the app on this test's database)
 
@@ -104,6 +109,51 @@ async def test_restore_as_json_on_a_trace_with_a_parent_ending_after_its_childre
     assert await assert_restores_as_json(manager, "trace-weather") == 4
     root = await manager.restore(checkpoint_id_for("trace-weather", "s-agent"))
     assert (root["step"], root["span"]["parent_chain"], root["messages"], root["completed"]) == (0, [], [], [])
+
+
+# --- long traces and histories that are rewritten ------------------------------------------
+
+
+@pytest.mark.parametrize("trace_seed", [1, 2, 3])
+async def test_restores_of_histories_that_are_rewritten_retried_and_handed_over(db: Database, trace_seed: int) -> None:
+    # Lists are encoded as deltas of lists that grow as the run goes on; here the histories
+    # are also trimmed, resent, replaced by a retry's result and handed to another agent, and
+    # the checkpoints come in several runs, between and against each other, and some go.
+    bundle = agentic_trace(trace_seed, 50)
+    await load(db, bundle)
+    manager = CheckpointManager(db)
+    trace_id = bundle.trace.trace_id
+    assert rewritten_histories(build_states(await traces.get_trace(db, trace_id))) > 0
+    rng = random.Random(trace_seed)
+    manual = rng.sample([s.span_id for s in bundle.spans], 8)
+    for span_id in manual:
+        await manager.create_checkpoint(trace_id, span_id)
+    await manager.auto_checkpoint(trace_id, ["tool_call", "handoff"])
+    await assert_restores_as_json(manager, trace_id)
+    _ids, created = await manager.auto_checkpoint(trace_id)
+    assert created >= 40  # the LLM calls that were not picked by hand
+    eligible = [s.span.span_id for s in build_states(bundle) if s.span.kind in ("llm_call", "tool_call", "handoff")]
+    assert await assert_restores_as_json(manager, trace_id) == len(set(eligible) | set(manual))
+    listed = await manager.list_checkpoints(trace_id)
+    for checkpoint in rng.sample(listed, 10):
+        await manager.delete_checkpoint(checkpoint.checkpoint_id)
+    assert await assert_restores_as_json(manager, trace_id) == len(listed) - 10
+
+
+async def test_auto_memory_grows_linearly_with_the_trace(db: Database) -> None:
+    # a copy of the history per checkpoint made memory grow as the square of the steps (the
+    # peak went up 3.5 times for twice the steps); sharing the run's lists, 2 times
+    peaks = []
+    for steps in (1000, 2000):
+        trace_id = f"trace-{steps}"
+        await load(db, long_trace(steps, trace_id=trace_id, message_bytes=20))
+        tracemalloc.start()
+        try:
+            await CheckpointManager(db).auto_checkpoint(trace_id)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[1] < 2.6 * peaks[0], peaks
 
 
 # --- tool results matched to their calls --------------------------------------------------

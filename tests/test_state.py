@@ -13,12 +13,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from builders import SYSTEM, T0, assistant, at, long_trace, span, user, weather_trace
+from builders import SYSTEM, T0, agentic_trace, assistant, at, long_trace, rewritten_histories, span, user, weather_trace
 from otel_traces import genai_legacy_trace, genai_multi_agent_trace, openinference_trace
 
 from agenttrace_replay import traces
 from agenttrace_replay.records import AgentRecord, TraceBundle, TraceRecord
-from agenttrace_replay.state import build_states, execution_order
+from agenttrace_replay.state import build_states, execution_order, iter_states
 
 FINAL = "FINAL: sunny in Paris"
 
@@ -332,6 +332,36 @@ def test_no_state_holds_anything_from_the_future(seed: int) -> None:
                 assert sid in finished_before, f"seed {seed}: output of {sid} in the state of {me.span_id}"
             else:
                 assert step[sid] <= state.step, f"seed {seed}: input of later {sid} in the state of {me.span_id}"
+
+
+# --- states share the run's lists, and keep their own contents ---------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_state_keeps_its_lists_while_later_events_rewrite_the_history(seed: int) -> None:
+    # iter_states hands out views of lists it goes on appending to: a view read after the run
+    # must still give the list as it was when its state was made, rewrites and retries included
+    bundle = agentic_trace(seed, 40) if seed % 2 else random_bundle(random.Random(seed), 40)
+    views, at_the_time = [], []
+    for view in iter_states(bundle):
+        views.append(view)
+        at_the_time.append(view.materialise().to_dict())
+    assert [v.materialise().to_dict() for v in views] == at_the_time
+    assert [s.to_dict() for s in build_states(bundle)] == at_the_time
+    if seed % 2:  # the agentic traces do rewrite histories, so the test can fail
+        assert rewritten_histories(build_states(bundle)) > 0
+
+
+def test_a_retry_or_a_complete_prompt_changes_only_later_states() -> None:
+    spans = _retry_spans("c1", "c1") + [
+        _llm("s5", 80, 90, [SYSTEM, user("q again")], [assistant("short")]),  # replaces the history
+        _llm("s6", 100, 110, [], [assistant("end")]),
+    ]
+    views = {v.span.span_id: v for v in iter_states(bundle_of(spans))}  # all read after the run
+    assert [m["content"] for m in views["s3"].messages] == ["q", None, "error: HTTP 503"]
+    assert [m["content"] for m in views["s4"].messages] == ["q", None, "42"]
+    assert [m["content"] for m in views["s5"].messages] == ["q", None, "42", "done"]
+    assert [m["content"] for m in views["s6"].messages] == [SYSTEM["content"], "q again", "short"]
 
 
 # --- traces imported from the OpenTelemetry conventions -----------------------------------
