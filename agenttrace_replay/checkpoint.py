@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from agenttrace_replay import ids as idlib
 from agenttrace_replay import traces
 from agenttrace_replay.db import Database
-from agenttrace_replay.errors import InvalidInput, NotFound
+from agenttrace_replay.errors import DatabaseUnavailable, InvalidInput, NotFound
 from agenttrace_replay.records import SPAN_KINDS
 from agenttrace_replay.state import StateView, agent_info, iter_states, span_info
 from agenttrace_replay.db.codecs import RawJSON
@@ -209,6 +209,7 @@ class CheckpointManager:
         encode_s, reencode_s = write_started - read_done, 0.0
         async with self.db.transaction() as conn:
             await conn.execute(q.lock_trace, trace_id)
+            await self._same_trace(conn, bundle)
             existing = await self._existing(conn, trace_id)
             if existing != seen:  # another run wrote or deleted meanwhile
                 rows = await self._list_rows(conn, trace_id, existing, span_ids)
@@ -230,6 +231,22 @@ class CheckpointManager:
             "created": len(missing),
         }
         return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])], len(missing)
+
+    async def _same_trace(self, conn: Any, bundle: Any) -> None:
+        """The trace the states were built from is still the stored one (locked until commit):
+        one deleted or replaced (`trace import --replace`) meanwhile must not get checkpoints
+        of the old copy's content."""
+        if bundle.version is None:  # a bundle not read from the database: nothing to compare
+            return
+        trace_id = bundle.trace.trace_id
+        version = await conn.fetchval(self.db.q.trace_version, trace_id)
+        if version is None:
+            raise NotFound(f"trace {trace_id} was deleted while its checkpoints were being made; none were written.", traces.TRACE_HINT)
+        if version != bundle.version:
+            raise DatabaseUnavailable(
+                f"trace {trace_id} was replaced while its checkpoints were being made; none were written.",
+                "Run the command again to checkpoint the new copy.",
+            )
 
     async def _existing(self, conn: Any, trace_id: str) -> dict[str, tuple[str, int]]:
         """span id -> (checkpoint id, step) of every checkpoint of the trace."""

@@ -93,6 +93,9 @@ class TraceBundle:
     agents: list[AgentRecord] = field(default_factory=list)
     spans: list[SpanRecord] = field(default_factory=list)
     pending: Callable[[], Iterator[SpanRecord]] | None = field(default=None, repr=False, compare=False)
+    # which stored copy of the trace this was read from (its import time): checkpoints built
+    # from it are written only if the trace was not replaced meanwhile
+    version: Any = field(default=None, repr=False, compare=False)
 
     def completing(self) -> Iterator[SpanRecord]:
         """Each span as soon as it is complete; once this is exhausted the whole bundle is.

@@ -301,8 +301,8 @@ def _pending_call_id(lookup: _Lookup, name: Any, arguments: Any) -> str | None:
         if isinstance(c, dict) and isinstance(c.get("id"), str) and c["id"] and c["id"] not in lookup.answered and c.get("name") == name
     ]
     same = [c for c in open_calls if c.get("arguments") == arguments]
-    chosen = (same or open_calls or [None])[0]
-    return chosen["id"] if chosen else None
+    chosen = same or open_calls
+    return chosen[0]["id"] if chosen else None
 
 
 def _failed_attempt(

@@ -151,9 +151,9 @@ class ListStore:
         if best is not None:
             pos = self.rows[best].pos + 1
             target = pos & (pos - 1)  # pos - lowbit(pos)
-            while self.rows[best].pos > target and self.rows[best].base_key is not None:
-                best = self.rows[best].base_key  # type: ignore[assignment]
-            best_keep = self._common(self._view(best), hashes)  # type: ignore[arg-type]
+            while self.rows[best].pos > target and (base := self.rows[best].base_key) is not None:
+                best = base
+            best_keep = self._common(self._view(best), hashes)
             if best_keep == 0:
                 best, pos = None, 0
         row = ListRow(

@@ -621,10 +621,13 @@ async def _read_trace(conn: Any, db: Database, full_id: str) -> TraceBundle:
         raise NotFound(f"trace {full_id} was deleted meanwhile.", TRACE_HINT)
     agents = await conn.fetch(db.q.get_agents, full_id)
     spans = await conn.fetch(db.q.get_spans, full_id)
+    fields = dict(row)
+    version = fields.pop("imported_at")
     return TraceBundle(
-        TraceRecord(**dict(row)),
+        TraceRecord(**fields),
         [AgentRecord(**dict(a)) for a in agents],
         [SpanRecord(**dict(s)) for s in spans],
+        version=version,
     )
 
 

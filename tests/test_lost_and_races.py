@@ -176,3 +176,37 @@ async def test_an_import_whose_connection_the_server_ends_mid_copy_fails_and_nev
     finally:
         await admin.close()
         await db.close()
+
+
+@pytest.mark.parametrize("meanwhile", ["replaced", "deleted"])
+async def test_checkpoints_of_a_trace_replaced_or_deleted_while_they_are_made_are_not_written(
+    db: Database, monkeypatch: pytest.MonkeyPatch, meanwhile: str
+) -> None:
+    """`checkpoint auto` builds its states outside the transaction: a `trace import --replace`
+    (or a delete) in between must not leave checkpoints of the old copy's content."""
+    import copy
+
+    original = weather_trace()
+    await traces.import_bundles(db, [original])
+    changed = copy.deepcopy(original)
+    changed.trace.name = "changed"
+    read = traces.get_trace
+
+    async def read_then_change(pool, trace_id):  # type: ignore[no-untyped-def]
+        bundle = await read(pool, trace_id)
+        if meanwhile == "replaced":
+            await traces.import_bundles(db, [copy.deepcopy(changed)], replace=True, discard=True)
+        else:
+            await traces.delete_trace(db, trace_id)
+        return bundle
+
+    monkeypatch.setattr("agenttrace_replay.checkpoint.traces.get_trace", read_then_change)
+    expected = DatabaseUnavailable if meanwhile == "replaced" else NotFound
+    with pytest.raises(expected, match=f"was {meanwhile} while its checkpoints were being made"):
+        await CheckpointManager(db).auto_checkpoint(original.trace.trace_id)
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM agenttrace.checkpoints") == 0
+    monkeypatch.setattr("agenttrace_replay.checkpoint.traces.get_trace", read)
+    if meanwhile == "replaced":  # the new copy checkpoints normally
+        ids, created = await CheckpointManager(db).auto_checkpoint(original.trace.trace_id)
+        assert created == len(ids) > 0

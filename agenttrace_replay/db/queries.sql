@@ -58,8 +58,12 @@ UNION ALL
 
 -- name: get_trace
 SELECT trace_id, name, start_time, end_time, status, metadata, total_tokens,
-       total_cost_usd, total_latency_ms, agent_count
+       total_cost_usd, total_latency_ms, agent_count, imported_at
 FROM {schema}.traces WHERE trace_id = $1
+
+-- name: trace_version
+-- Which stored copy of the trace is there, locked against a replace or delete until commit.
+SELECT imported_at FROM {schema}.traces WHERE trace_id = $1 FOR KEY SHARE
 
 -- name: get_agents
 SELECT agent_id, trace_id, name, role, model, framework, config

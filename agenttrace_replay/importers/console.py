@@ -60,10 +60,10 @@ def read_console_span(document: dict[str, Any], where: str = "") -> RawSpan:
     span_id = _id(context.get("span_id"), 8, here, "context.span_id")
     if trace_id is None or span_id is None:
         raise InvalidInput(f"{here}: its context has no trace_id or span_id")
-    status = document.get("status") if isinstance(document.get("status"), dict) else {}
+    status: dict[str, Any] = document["status"] if isinstance(document.get("status"), dict) else {}
     code = str(status.get("status_code") or "UNSET").lower()
     kind = document.get("kind")
-    resource = document.get("resource") if isinstance(document.get("resource"), dict) else {}
+    resource: dict[str, Any] = document["resource"] if isinstance(document.get("resource"), dict) else {}
     return RawSpan(
         trace_id=trace_id,
         span_id=span_id,

@@ -129,7 +129,7 @@ def _sequence(text: str) -> list[tuple[str, Any]] | None:
     documents: list[tuple[str, Any]] = []
     position, line = 0, 1
     while True:
-        start = _SPACE.match(text, position).end()  # type: ignore[union-attr]  (\s* always matches)
+        start = len(text) if (space := _SPACE.match(text, position)) is None else space.end()  # \s* always matches
         line += text.count("\n", position, start)
         if start == len(text):
             return documents if len(documents) > 1 else None
