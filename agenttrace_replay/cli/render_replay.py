@@ -24,7 +24,8 @@ def replay_summary(result: Any, *, show_diff: bool = True, show_outputs: bool = 
         head.append("succeeded", style="green")
     else:
         head.append("failed", style="red")
-    head.append(f"  {fmt_ms(result.duration_ms)}")
+    # the figures on a line of their own: 80 columns wrap between lines, not mid-figure
+    head.append(f"\n{fmt_ms(result.duration_ms)}")
     if result.tokens_used is not None:
         head.append(f"  {result.tokens_used} tokens")
     if result.cost_usd:
