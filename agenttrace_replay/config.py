@@ -211,15 +211,20 @@ def redact_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return "<unreadable URL>"
-    at = rest.rfind("@")
+    rest = _QUERY_PASSWORD.sub(r"\1***", rest)  # libpq's ?password=... (and sslpassword=...)
+    # the `@` that ends the user part: the first one followed by a host part (host, port,
+    # several of them, or nothing for a socket) and then the path, query or end; failing
+    # that (a URL too broken to tell), the last one, masking more rather than less
+    at = next((m.start() for m in re.finditer("@", rest) if _HOST_PART.match(rest, m.start() + 1)), rest.rfind("@"))
     if at >= 0:
         user, colon, _ = rest[:at].partition(":")
-        rest = f"{user}:***@{rest[at + 1:]}" if colon else rest
-    head, question, query = rest.partition("?")
-    if question:  # libpq's ?password=... (and sslpassword=...)
-        pairs = [p.split("=", 1) for p in query.split("&")]
-        query = "&".join(f"{p[0]}=***" if len(p) == 2 and p[0].lower().endswith("password") else "=".join(p) for p in pairs)
-    return f"{scheme}://{head}{question}{query}"
+        rest = f"{user}:***{rest[at:]}" if colon else rest
+    return f"{scheme}://{rest}"
+
+
+_QUERY_PASSWORD = re.compile(r"(?i)([?&][a-z_]*password=)[^&#]*")
+_HOST = r"(?:\[[^\]]*\]|[^/?#@:,\[\]]*)(?::[0-9]*)?"
+_HOST_PART = re.compile(rf"{_HOST}(?:,{_HOST})*(?=[/?#]|$)")
 
 
 def validate_schema(name: str) -> str:

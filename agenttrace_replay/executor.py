@@ -18,7 +18,7 @@ import json
 import math
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,6 +29,7 @@ from agenttrace_replay.db import Database
 from agenttrace_replay.errors import AgentTraceError, DatabaseUnavailable, ExecutorError, InvalidInput, NotFound
 from agenttrace_replay.executors.deadline import DeadlinePassed, Escaped, run_with_deadline
 from agenttrace_replay.inputs import check_storable, merge_input
+from agenttrace_replay.jsonio import STORED_NESTING, capped
 
 if TYPE_CHECKING:
     from agenttrace_replay.executors.base import ExecutorConfig, ExecutorState
@@ -112,7 +113,8 @@ class ReplayResult:
     created_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow: `asdict` would copy every value again, recursively (and fail on deep ones)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class ReplayExecutor:
@@ -332,7 +334,7 @@ def _as_stored(raw: dict[str, Any], name: str) -> dict[str, Any]:
         if key in result:
             try:
                 text = json.dumps(result[key], allow_nan=False, default=_safe_str)
-                result[key] = json.loads(text)
+                result[key] = capped(json.loads(text), STORED_NESTING)  # deeper: kept as JSON text
             except (TypeError, ValueError, RecursionError) as exc:
                 raise ExecutorError(f"executor '{name}' returned an {key} that cannot be stored as JSON: {_safe_str(exc)}.") from None
             if "\\u0000" in text and _JSON_NUL.search(text):

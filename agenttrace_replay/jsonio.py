@@ -54,27 +54,48 @@ def loads(data: str | bytes) -> Any:
     return json.loads(data, parse_constant=_no_constant, parse_float=_finite, parse_int=_integer)
 
 
-# How deep stored values may nest. JSON a trace carries as text (tool arguments, messages) or
-# as nested OTLP values is taken apart up to PARSED_NESTING levels and kept as its text past
-# that; a native file may hold values up to STORED_NESTING levels (what such a trace becomes,
-# with its payloads' few levels of wrapping). Reading, copying, hashing and printing values are
-# recursive in places, and Python's recursion limit allows some hundreds of levels.
+# How deep stored values may nest. Values a trace carries (JSON text in attributes, nested
+# OTLP values, plain JSON attributes) are taken apart up to PARSED_NESTING levels, and what
+# lies deeper is kept as its JSON text (`capped`); a native file may hold values up to
+# STORED_NESTING levels (what such a trace becomes, with its payloads' few levels of wrapping),
+# and so may an executor's output. Reading, copying, hashing and printing values are recursive
+# in places, and Python's recursion limit allows some hundreds of levels.
 PARSED_NESTING = 100
 STORED_NESTING = 200
 
 
 def nested_deeper(value: Any, limit: int) -> bool:
     """Whether objects and lists in `value` nest more than `limit` levels (`{}` is one level)."""
-    if not isinstance(value, (dict, list)):
+    return isinstance(value, (dict, list)) and not _within(value, limit)
+
+
+def _within(value: dict[str, Any] | list[Any], levels: int) -> bool:
+    # recursive, to at most `levels` calls deep: quicker than a stack of (value, depth) pairs
+    if levels <= 0:
         return False
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+    for child in value.values() if type(value) is dict else value:
+        kind = type(child)
+        if (kind is dict or kind is list or isinstance(child, (dict, list))) and not _within(child, levels - 1):
+            return False
+    return True
+
+
+def capped(value: Any, limit: int) -> Any:
+    """`value`, or when it nests more than `limit` levels a copy in which every object or list
+    below level `limit` is replaced by its JSON text."""
+    if not nested_deeper(value, limit):
+        return value
+
+    def cut(item: Any, level: int) -> Any:
+        if not isinstance(item, (dict, list)):
+            return item
+        if level > limit:
+            return dumps_text(item)
+        if isinstance(item, dict):
+            return {key: cut(child, level + 1) for key, child in item.items()}
+        return [cut(child, level + 1) for child in item]
+
+    return cut(value, 1)
 
 
 # Compact UTF-8 JSON of a value. Non-finite floats are written as null (JSON has no form for them).

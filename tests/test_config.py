@@ -359,3 +359,22 @@ def test_schema_names_postgresql_keeps_are_refused(name: str, monkeypatch: pytes
     monkeypatch.setenv("AGENTTRACE_SCHEMA", name)
     with pytest.raises(InvalidInput, match="PostgreSQL keeps it"):
         load_settings("postgresql://h/db")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://127.0.0.1:1/db?password=p@ssw0rd", "postgresql://127.0.0.1:1/db?password=***"),
+    ("postgresql://app@db.internal:5432/agents?password=s3cret@word", "postgresql://app@db.internal:5432/agents?password=***"),
+    ("postgresql://alice@db.example.com:5432/app?application_name=ci@runner",
+     "postgresql://alice@db.example.com:5432/app?application_name=ci@runner"),
+    ("postgresql://odd1:p@ss:w/rd?#%@h:1/d", "postgresql://odd1:***@h:1/d"),
+    ("postgresql://u:pw@/db?host=/tmp", "postgresql://u:***@/db?host=/tmp"),
+    ("postgresql:///appdb?host=/tmp", "postgresql:///appdb?host=/tmp"),
+    ("postgresql://u:p@h1:5432,h2:5433/db", "postgresql://u:***@h1:5432,h2:5433/db"),
+    ("postgresql://me:hunter2@[::1]:5432/agents", "postgresql://me:***@[::1]:5432/agents"),
+    ("postgresql://me:hunter2@[::1/agents", "postgresql://me:***@[::1/agents"),
+])
+def test_redaction_finds_the_user_part_whatever_else_holds_an_at(url: str, shown: str) -> None:
+    """An `@` in the query (a password, an application name) is not the end of the user part."""
+    from agenttrace_replay.config import redact_url
+
+    assert redact_url(url) == shown

@@ -60,9 +60,10 @@ def test_trace_show_draws_every_span_of_a_deep_trace(cli, tmp_path: Path) -> Non
     assert "↳60 " in shown
 
 
-def test_arguments_nested_too_deeply_stay_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Tool arguments holding JSON nested 600 levels deep are kept as the text recorded: every
-    command can still read, show, export and replay the trace."""
+def test_arguments_nested_too_deeply_keep_their_depths_as_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tool arguments holding JSON nested 600 levels deep are taken apart down to the limit
+    and kept as JSON text below it: every command can still read, show, export, re-import and
+    replay the trace."""
     deep = "[" * 600 + "]" * 600
     shallow = json.dumps({"a": [[{"b": 1}]]})
     path = tmp_path / "deep_args.json"
@@ -81,10 +82,19 @@ def test_arguments_nested_too_deeply_stay_text(cli, tmp_path: Path) -> None:  # 
         by_args[row["trace_id"]] = bundle["spans"][0]["input"]["arguments"]
         exported = ok(cli("trace", "export", row["trace_id"], "-o", "-")).stdout
         assert json.loads(exported)["traces"][0]["trace"]["trace_id"] == row["trace_id"]
+        again = tmp_path / "again.json"
+        again.write_text(exported)
+        assert "unchanged" in ok(cli("trace", "import", "--replace", str(again))).stdout
         auto = ok(cli("checkpoint", "auto", row["trace_id"], "--json"))
         checkpoint = json.loads(auto.stdout)["checkpoints"][0]["checkpoint_id"]
         ok(cli("replay", "run", checkpoint, "--dry-run", "--json"))
-    assert sorted(by_args.values(), key=str) == sorted([deep, {"a": [[{"b": 1}]]}], key=str)
+    deep_args = next(v for v in by_args.values() if isinstance(v, list))
+    assert {"a": [[{"b": 1}]]} in by_args.values()
+    assert not nested_deeper(deep_args, PARSED_NESTING)
+    levels = 0
+    while isinstance(deep_args, list):
+        deep_args, levels = deep_args[0], levels + 1
+    assert isinstance(deep_args, str) and levels + deep_args.count("[") == 600  # nothing lost, the rest as text
 
 
 def test_nested_otlp_values_past_the_limit_are_kept_as_json_text() -> None:
@@ -243,3 +253,68 @@ def test_a_lone_surrogate_is_named_as_such(cli, tmp_path: Path) -> None:  # type
     refused = cli("trace", "import", str(path))
     assert refused.exit_code == 2 and "lone UTF-16 surrogate (\\ud800)" in refused.stderr
     assert json.loads(ok(cli("trace", "list", "--json")).stdout) == []
+
+
+def _deep(levels: int) -> object:
+    value: object = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def _console_span(attributes: dict) -> dict:
+    return {"name": "execute_tool lookup", "context": {"trace_id": "0x" + "cd" * 16, "span_id": "0x" + "ef" * 8},
+            "kind": "SpanKind.INTERNAL", "parent_id": None, "start_time": "2026-11-01T10:00:00.000000Z",
+            "end_time": "2026-11-01T10:00:01.000000Z", "status": {"status_code": "OK"}, "attributes": attributes,
+            "events": [], "links": [], "resource": {"attributes": {}, "schema_url": ""}}  # fmt: skip
+
+
+@pytest.mark.parametrize("route", ["messages", "console", "plain_otlp_value"])
+def test_every_route_into_a_trace_caps_nesting(cli, tmp_path: Path, route: str) -> None:  # type: ignore[no-untyped-def]
+    """Message lists read on the fast path, the console exporter's plain attributes and plain
+    JSON OTLP values are capped like the rest: the trace replays and its export re-imports."""
+    deep = _deep(600)
+    if route == "messages":
+        messages = [{"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "lookup", "arguments": {"q": deep}}]},
+                    {"role": "user", "parts": [{"type": "text", "content": "go on"}]}]  # fmt: skip
+        text = _request({"traceId": "ab" * 16, "spanId": "01" * 8, "name": "chat", "attributes": [
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+            {"key": "gen_ai.input.messages", "value": {"stringValue": json.dumps(messages)}}]})  # fmt: skip
+    elif route == "console":
+        text = json.dumps(_console_span({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup",
+                                         "gen_ai.tool.call.arguments": deep}), indent=1)  # fmt: skip
+    else:
+        text = _request({"traceId": "ab" * 16, "spanId": "01" * 8, "name": "execute_tool lookup", "attributes": [
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
+            {"key": "gen_ai.tool.name", "value": {"stringValue": "lookup"}},
+            {"key": "payload", "value": deep}]})  # fmt: skip
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    ok(cli("trace", "import", str(path)))
+    trace_id = json.loads(ok(cli("trace", "list", "--json")).stdout)[0]["trace_id"]
+    shown = json.loads(ok(cli("trace", "show", trace_id, "--json")).stdout)
+    assert not nested_deeper(shown, STORED_NESTING)
+    checkpoints = json.loads(ok(cli("checkpoint", "auto", trace_id, "--json")).stdout)["checkpoints"]
+    for checkpoint in checkpoints:
+        ok(cli("replay", "run", checkpoint["checkpoint_id"], "--dry-run", "--json"))
+    path.write_text(ok(cli("trace", "export", trace_id)).stdout)
+    assert "unchanged" in ok(cli("trace", "import", "--replace", str(path))).stdout
+
+
+def test_an_executor_output_nested_too_deeply_is_stored_capped(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from agenttrace_replay.executors import register_executor
+
+    async def deep_executor(input, state, config, overrides=None):  # type: ignore[no-untyped-def]
+        return {"output": {"answer": _deep(500)}}
+
+    register_executor("deep-test", deep_executor)
+    path = tmp_path / "t.json"
+    path.write_text(chain(2))
+    ok(cli("trace", "import", str(path)))
+    trace_id = json.loads(ok(cli("trace", "list", "--json")).stdout)[0]["trace_id"]
+    checkpoint = json.loads(ok(cli("checkpoint", "create", trace_id, "--span", json.loads(path.read_text())[
+        "resourceSpans"][0]["scopeSpans"][0]["spans"][0]["spanId"], "--json")).stdout)["checkpoint_id"]  # fmt: skip
+    ran = ok(cli("replay", "run", checkpoint, "-e", "deep-test", "--json"))
+    replay = json.loads(ran.stdout)
+    assert not nested_deeper(replay["replay_output"], STORED_NESTING)
+    assert json.loads(ok(cli("replay", "show", replay["replay_id"], "--json")).stdout)["replay_output"] == replay["replay_output"]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..jsonio import PARSED_NESTING, dumps_text, loads, nested_deeper
+from ..jsonio import PARSED_NESTING, capped, dumps_text, loads
 
 Attrs = Mapping[str, Any]
 
@@ -30,13 +30,13 @@ def parse_json(value: Any) -> Any:
             parsed = loads(text)
         except (ValueError, RecursionError):
             return value
-        if _openings(text) > PARSED_NESTING and nested_deeper(parsed, PARSED_NESTING):
-            return value  # kept as written: see jsonio.PARSED_NESTING
+        if openings(text) > PARSED_NESTING:
+            return capped(parsed, PARSED_NESTING)  # see jsonio.PARSED_NESTING
         return parsed
     return value
 
 
-def _openings(text: str | bytes) -> int:
+def openings(text: str | bytes) -> int:
     """How many `[` and `{` the text holds: more than any nesting depth in it (a quick bound)."""
     return text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
 
@@ -168,7 +168,7 @@ def any_value(value: Any, depth: int = 0) -> Any:
     """A Python value from an OTLP `AnyValue` (`{"stringValue": ...}`, arrays, kvlists, ...);
     arrays and kvlists nested more than `jsonio.PARSED_NESTING` levels are kept as JSON text."""
     if not isinstance(value, dict):
-        return value  # a writer that put plain JSON values: take them as they are
+        return capped(value, PARSED_NESTING - depth)  # a writer that put plain JSON values: taken as they are
     if not value:
         return None
     if len(value) == 1:  # the usual case, one typed field: skip the general search
@@ -180,15 +180,15 @@ def any_value(value: Any, depth: int = 0) -> Any:
                 return _int_value(found)
             if field == "doubleValue":
                 return _double_value(found)
-            if field == "boolValue":
-                return found  # a bool; anything else (`"false"`) kept as written, never turned into its truth value
+            if field == "boolValue":  # a bool; anything else (`"false"`) kept as written, never turned into its truth value
+                return capped(found, PARSED_NESTING - depth)
     elif "stringValue" in value:
         found = value["stringValue"]
         if found is not None:
             return str(found)
     for key, convert in (
         ("stringValue", str),
-        ("boolValue", lambda found: found),
+        ("boolValue", lambda found: capped(found, PARSED_NESTING - depth)),
         ("intValue", _int_value),
         ("doubleValue", _double_value),
         ("bytesValue", str),
@@ -204,7 +204,7 @@ def any_value(value: Any, depth: int = 0) -> Any:
         return [any_value(v, depth + 1) for v in items]
     if isinstance(kvlist, dict) and isinstance(items := kvlist.get("values") or [], list):
         return attributes(items, depth=depth + 1)
-    return dict(value)  # not a value this reader knows: kept as written
+    return capped(dict(value), PARSED_NESTING - depth)  # not a value this reader knows: kept as written
 
 
 _INT64 = re.compile(r"-?[0-9]{1,20}")

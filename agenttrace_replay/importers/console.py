@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidInput
+from ..jsonio import PARSED_NESTING, capped
 from .raw import RawEvent, RawLink, RawSpan
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -49,7 +50,7 @@ def _attributes(value: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InvalidInput(f"{where}: attributes must be a JSON object")
-    return dict(value)
+    return {key: capped(item, PARSED_NESTING) for key, item in value.items()}  # see jsonio.PARSED_NESTING
 
 
 def read_console_span(document: dict[str, Any], where: str = "") -> RawSpan:

@@ -15,9 +15,9 @@ from typing import Any
 
 import msgspec
 
-from ..jsonio import loads
+from ..jsonio import PARSED_NESTING, capped, loads
 
-from .attrs import as_text, compact, parse_json, parse_json_container
+from .attrs import as_text, compact, openings, parse_json, parse_json_container
 
 _ROLES = {
     "human": "user",
@@ -349,6 +349,8 @@ def _from_cache(
                 value = loads(item)
             except (ValueError, RecursionError):
                 return None
+            if openings(item) > PARSED_NESTING:
+                value = capped(value, PARSED_NESTING)  # see jsonio.PARSED_NESTING
             messages = cache[key] = normalise_message(value, default_role)
         out.extend(messages)
     return out
