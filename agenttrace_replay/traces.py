@@ -323,19 +323,14 @@ async def _import(
     db: Database, bundles: list[TraceBundle], replace: bool, discard: bool, on_spans: Callable[[int], None],
     result: ImportResult,
 ) -> None:
-    order: dict[str, int] = {}
-    for bundle in bundles:
-        order.setdefault(bundle.trace.trace_id, len(order))
-    # written in trace id order: two imports of the same traces given in different orders
-    # would each wait for a trace row the other inserted first (a deadlock)
-    bundles = sorted(bundles, key=lambda b: b.trace.trace_id)
     async with db.transaction() as conn:
+        # one import at a time: two imports of the same traces each waited for rows the other
+        # had written first (in other orders, or one deleting a trace to replace it): deadlocks
+        await conn.execute(db.q.lock_imports)
         if replace:
             bundles = await _replace(conn, db, bundles, discard, result, on_spans)
         for bundle in bundles:
             await _write_bundle(conn, db, bundle, result, on_spans)
-    for listed in (result.imported, result.skipped, result.replaced, result.unchanged):
-        listed.sort(key=order.__getitem__)  # reported in the order given
 
 
 async def _replace(

@@ -128,3 +128,35 @@ async def test_a_connection_the_server_ends_in_a_transaction_names_the_servers_r
                 await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
     finally:
         await db.close()
+
+
+async def test_a_replacing_import_and_a_plain_one_do_not_deadlock(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--replace` deletes a changed trace before writing: it then waited for a new trace the
+    other import had inserted, which waited for the deleted row (deadlock detected)."""
+    import copy
+
+    stored = long_trace(50, "t-x", message_bytes=100)
+    db = Database(await create_pool(db_url, max_size=3), owned=True)
+    try:
+        await traces.import_bundles(db, [copy.deepcopy(stored)])
+        changed = copy.deepcopy(stored)
+        changed.trace.name = "changed"
+        write = traces._write_bundle
+        first_write = asyncio.Event()
+
+        async def slow_write(conn, db_, bundle, result, on_spans):  # type: ignore[no-untyped-def]
+            if bundle is changed_given[0] and not first_write.is_set():
+                first_write.set()
+                await asyncio.sleep(0.5)  # the window in which the other import writes
+            return await write(conn, db_, bundle, result, on_spans)
+
+        changed_given = [long_trace(50, "t-w", message_bytes=100), changed]
+        monkeypatch.setattr(traces, "_write_bundle", slow_write)
+        replacing = asyncio.create_task(traces.import_bundles(db, changed_given, replace=True, discard=True))
+        await asyncio.wait_for(first_write.wait(), 10)
+        plain = asyncio.create_task(traces.import_bundles(db, [long_trace(50, "t-w", message_bytes=100), copy.deepcopy(stored)]))
+        results = await asyncio.gather(replacing, plain, return_exceptions=True)
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        assert (await traces.get_trace(db, "t-x")).trace.name == "changed"
+    finally:
+        await db.close()

@@ -85,6 +85,10 @@ DELETE FROM {schema}.traces WHERE trace_id = $1 RETURNING trace_id
 SELECT (SELECT count(*) FROM {schema}.traces) AS traces,
        (SELECT count(*) FROM {schema}.spans) AS spans
 
+-- name: lock_imports
+-- Held by each import until it commits (database-wide: every schema's imports share it).
+SELECT pg_advisory_xact_lock(hashtextextended('agenttrace-imports', 0))
+
 -- name: lock_trace
 SELECT pg_advisory_xact_lock(hashtextextended('agenttrace:' || $1, 0))
 
