@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
+import asyncpg
+
 from agenttrace_replay import ids as idlib
 from agenttrace_replay import traces
 from agenttrace_replay.db import Database
@@ -189,6 +191,8 @@ class CheckpointManager:
             full_trace = await traces.resolve_trace_id(self.db, trace_id, conn)
             full_span = await self._resolve_span(conn, full_trace, span_id)
         bundle = await traces.get_trace(self.db, full_trace)
+        if not any(span.span_id == full_span for span in bundle.spans):  # the trace was replaced meanwhile
+            raise NotFound(f"span {full_span} is no longer in trace {full_trace} (replaced meanwhile?).", "List its spans with: agenttrace-replay trace show TRACE")
         (checkpoint_id,), _created = await self._create(bundle, [full_span], auto=False, name=name)
         return checkpoint_id
 
@@ -207,22 +211,28 @@ class CheckpointManager:
         plan = self._plan(bundle, span_ids, seen, rows, auto=auto, name=name)
         write_started = clock()
         encode_s, reencode_s = write_started - read_done, 0.0
-        async with self.db.transaction() as conn:
-            await conn.execute(q.lock_trace, trace_id)
-            await self._same_trace(conn, bundle)
-            existing = await self._existing(conn, trace_id)
-            if existing != seen:  # another run wrote or deleted meanwhile
-                rows = await self._list_rows(conn, trace_id, existing, span_ids)
-                again = clock()
-                plan = self._plan(bundle, span_ids, existing, rows, auto=auto, name=name)
-                reencode_s = clock() - again
-            missing = [s for s in span_ids if s not in existing]
-            if plan is not None:
-                await self._insert(conn, trace_id, *plan)
-                existing.update({c.span_id: (c.checkpoint_id, c.step) for c in plan[0]})
-            elif name is not None:
-                for span_id in span_ids:
-                    await conn.execute(q.set_checkpoint_name, existing[span_id][0], name)
+        try:
+            async with self.db.transaction() as conn:
+                await conn.execute(q.lock_trace, trace_id)
+                existing = await self._existing(conn, trace_id)
+                if existing != seen:  # another run wrote or deleted meanwhile
+                    rows = await self._list_rows(conn, trace_id, existing, span_ids)
+                    again = clock()
+                    plan = self._plan(bundle, span_ids, existing, rows, auto=auto, name=name)
+                    reencode_s = clock() - again
+                missing = [s for s in span_ids if s not in existing]
+                if plan is not None:
+                    await self._insert(conn, trace_id, *plan)
+                    existing.update({c.span_id: (c.checkpoint_id, c.step) for c in plan[0]})
+                elif name is not None:
+                    for span_id in span_ids:
+                        await conn.execute(q.set_checkpoint_name, existing[span_id][0], name)
+                # after the rows went in: their foreign keys now keep the trace row until commit
+                await self._same_trace(conn, bundle)
+        except asyncpg.ForeignKeyViolationError:  # the trace row went before the rows went in
+            async with self.db.acquire() as conn:
+                await self._same_trace(conn, bundle)  # says deleted or replaced
+            raise
         finished = clock()
         self.last_timings = {
             "read_ms": (read_done - started) * 1000,
@@ -233,9 +243,10 @@ class CheckpointManager:
         return [existing[s][0] for s in sorted(span_ids, key=lambda s: existing[s][1])], len(missing)
 
     async def _same_trace(self, conn: Any, bundle: Any) -> None:
-        """The trace the states were built from is still the stored one (locked until commit):
-        one deleted or replaced (`trace import --replace`) meanwhile must not get checkpoints
-        of the old copy's content."""
+        """The trace the states were built from is still the stored one: one deleted or
+        replaced (`trace import --replace`) meanwhile must not get checkpoints of the old
+        copy's content. A plain read (no row lock, which would need UPDATE rights on traces):
+        run after the checkpoint rows are in, whose foreign keys hold the row until commit."""
         if bundle.version is None:  # a bundle not read from the database: nothing to compare
             return
         trace_id = bundle.trace.trace_id

@@ -210,3 +210,50 @@ async def test_checkpoints_of_a_trace_replaced_or_deleted_while_they_are_made_ar
     if meanwhile == "replaced":  # the new copy checkpoints normally
         ids, created = await CheckpointManager(db).auto_checkpoint(original.trace.trace_id)
         assert created == len(ids) > 0
+
+
+async def test_checkpoints_made_while_a_replace_is_still_uncommitted_say_replaced(db: Database, db_url: str) -> None:
+    """The checkpoint rows wait for the replacing transaction; once it commits, the trace is a
+    new copy (not a deleted one), and nothing is written."""
+    bundle = weather_trace()
+    await traces.import_bundles(db, [bundle])
+    other = await asyncpg.connect(db_url)
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("DELETE FROM agenttrace.traces WHERE trace_id = $1", bundle.trace.trace_id)
+        await other.execute("INSERT INTO agenttrace.traces (trace_id, status) VALUES ($1, 'completed')", bundle.trace.trace_id)
+
+        async def commit_soon() -> None:
+            await asyncio.sleep(0.5)
+            await transaction.commit()
+
+        committing = asyncio.create_task(commit_soon())
+        with pytest.raises(DatabaseUnavailable, match="was replaced while its checkpoints were being made"):
+            await CheckpointManager(db).auto_checkpoint(bundle.trace.trace_id)
+        await committing
+    finally:
+        await other.close()
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM agenttrace.checkpoints") == 0
+
+
+async def test_a_checkpoint_at_a_span_the_replaced_trace_no_longer_has_is_not_found(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    bundle = weather_trace()
+    await traces.import_bundles(db, [bundle])
+    gone = bundle.spans[-1].span_id
+    read = traces.get_trace
+
+    async def replaced_meanwhile(pool, trace_id):  # type: ignore[no-untyped-def]
+        smaller = copy.deepcopy(bundle)
+        smaller.spans = [s for s in smaller.spans if s.span_id != gone]
+        await traces.import_bundles(db, [smaller], replace=True, discard=True)
+        return await read(pool, trace_id)
+
+    monkeypatch.setattr("agenttrace_replay.checkpoint.traces.get_trace", replaced_meanwhile)
+    with pytest.raises(NotFound, match="no longer in trace"):
+        await CheckpointManager(db).create_checkpoint(bundle.trace.trace_id, gone)

@@ -62,8 +62,8 @@ SELECT trace_id, name, start_time, end_time, status, metadata, total_tokens,
 FROM {schema}.traces WHERE trace_id = $1
 
 -- name: trace_version
--- Which stored copy of the trace is there, locked against a replace or delete until commit.
-SELECT imported_at FROM {schema}.traces WHERE trace_id = $1 FOR KEY SHARE
+-- Which stored copy of the trace is there (a replaced trace has a new import time).
+SELECT imported_at FROM {schema}.traces WHERE trace_id = $1
 
 -- name: get_agents
 SELECT agent_id, trace_id, name, role, model, framework, config
