@@ -69,7 +69,7 @@ def nested_deeper(value: Any, limit: int) -> bool:
     return isinstance(value, (dict, list)) and not _within(value, limit)
 
 
-def _within(value: dict[str, Any] | list[Any], levels: int) -> bool:
+def _within(value: Any, levels: int) -> bool:
     # recursive, to at most `levels` calls deep: quicker than a stack of (value, depth) pairs
     if levels <= 0:
         return False
