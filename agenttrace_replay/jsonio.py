@@ -73,7 +73,7 @@ def _within(value: Any, levels: int) -> bool:
     # recursive, to at most `levels` calls deep: quicker than a stack of (value, depth) pairs
     if levels <= 0:
         return False
-    for child in value.values() if type(value) is dict else value:
+    for child in value.values() if type(value) is dict or isinstance(value, dict) else value:
         kind = type(child)
         if (kind is dict or kind is list or isinstance(child, (dict, list))) and not _within(child, levels - 1):
             return False
