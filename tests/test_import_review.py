@@ -318,3 +318,20 @@ def test_an_executor_output_nested_too_deeply_is_stored_capped(cli, db_url: str,
     replay = json.loads(ran.stdout)
     assert not nested_deeper(replay["replay_output"], STORED_NESTING)
     assert json.loads(ok(cli("replay", "show", replay["replay_id"], "--json")).stdout)["replay_output"] == replay["replay_output"]
+
+
+def test_text_diff_blocks_and_invisible_characters_are_escaped() -> None:
+    from rich.console import Console
+
+    from agenttrace_replay.cli.common import printable
+    from agenttrace_replay.cli.diffview import DiffSummary
+    from agenttrace_replay.differ import compute_diff
+
+    old = "line one\nthe answer is 42\n" * 3
+    new = "line one\nthe answer is \x1b]0;PWNED\x07\x1b[2J\u202e43\n" * 3
+    console = Console(record=True, width=200)
+    console.print(DiffSummary(compute_diff({"text": old}, {"text": new})))
+    shown = console.export_text()
+    assert "\x1b" not in shown and "\u202e" not in shown and "\\x1b]0;PWNED\\x07" in shown
+    assert printable("a\u200bb\ufeffc\u2060d") == "a\\u200bb\\ufeffc\\u2060d"
+    assert printable("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # joiners are part of the text

@@ -20,6 +20,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from agenttrace_replay.cli.common import printable
 from agenttrace_replay.differ import pretty_json, unified_text, visible_json
 
 OLD_LINE = Style(bgcolor="#3f1518")
@@ -211,7 +212,7 @@ def colour_unified(diff_text: str) -> Text:
             style = "green"
         else:
             style = ""
-        text.append(line, style)
+        text.append(printable(line), style)  # the lines of texts from a trace or a model
     return text
 
 

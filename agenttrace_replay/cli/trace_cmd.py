@@ -165,7 +165,7 @@ def import_(
                     replays = sum(r for _, r in exc.discards.values())
                     question = (f"Replace {traces_named} with the changed copy given, deleting "
                                 f"{checkpoints} checkpoint(s) and {replays} replay(s) of the stored version?")  # fmt: skip
-                    if not typer.confirm(question, default=False, err=True):
+                    if not typer.confirm(printable(question, one_line=True), default=False, err=True):
                         sys.stderr.write("nothing imported\n")
                         raise typer.Exit(int(ExitCode.OK)) from None
                     return await traces.import_bundles(db, bundles, replace=True, discard=True)
