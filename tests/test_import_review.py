@@ -158,7 +158,7 @@ def test_json_errors_read_well() -> None:
     with pytest.raises(InvalidInput) as cut:  # a crash left half a line at the end
         traces.parse_text(good + "\n" + good[:40], "f.jsonl")
     assert "(Unterminated string starting at column" in cut.value.message and "at at" not in cut.value.message
-    assert "last line looks cut short" in (cut.value.hint or "")
+    assert "last document looks cut short" in (cut.value.hint or "")
     with pytest.raises(InvalidInput, match="got null"):
         traces.parse_text(good + "\nnull\n", "f.jsonl")
     with pytest.raises(InvalidInput) as unknown:  # a check made on the built trace says what to do too
@@ -335,3 +335,23 @@ def test_text_diff_blocks_and_invisible_characters_are_escaped() -> None:
     assert "\x1b" not in shown and "\u202e" not in shown and "\\x1b]0;PWNED\\x07" in shown
     assert printable("a\u200bb\ufeffc\u2060d") == "a\\u200bb\\ufeffc\\u2060d"
     assert printable("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # joiners are part of the text
+
+
+def test_documents_one_after_another_are_read_once_and_a_bad_one_is_named() -> None:
+    from agenttrace_replay import traces
+    from agenttrace_replay.errors import InvalidInput
+
+    first = json.loads(_request({"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "a"}))
+    second = json.loads(_request({"traceId": "ab" * 16, "spanId": "ef" * 8, "name": "b"}))
+    # the first compact on line 1, the next indented: each document read once
+    bundle = traces.parse_text(json.dumps(first) + "\n" + json.dumps(second, indent=2) + "\n", "f.json")[0]
+    assert sorted(s.name for s in bundle.spans) == ["a", "b"]
+    indented = json.dumps(first, indent=2) + "\n"
+    with pytest.raises(InvalidInput) as bad:  # a later document is bad: named by where it starts
+        traces.parse_text(indented + indented.replace('"name"', "name"), "f.json")
+    start = indented.count("\n") + 1
+    assert bad.value.message.startswith(f"f.json: document at line {start}: not valid JSON (Expecting property name")
+    assert bad.value.hint == "Nothing was imported."
+    with pytest.raises(InvalidInput) as cut:  # the last one stops short
+        traces.parse_text(indented + indented[:60], "f.json")
+    assert f"document at line {start}: " in cut.value.message and "cut short" in (cut.value.hint or "")

@@ -105,26 +105,35 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
             pass
     if not looks_like_lines:
         raise InvalidInput(f"not valid JSON ({_at(whole_error.msg)} line {whole_error.lineno} column {whole_error.colno})")
+    documents: list[tuple[str, Any]] = []
     for index, (number, line) in enumerate(lines):
         where = f"line {number}: "
         try:
-            document = _loads(line, where)
+            documents.append((where, _loads(line, where)))
         except json.JSONDecodeError as exc:
-            if sequence := _sequence(text):  # documents one after another, not one per line
-                yield from sequence
-                return
-            cut = index == len(lines) - 1 and index > 0 and not text.endswith("\n")  # a writer stopped mid-line
-            raise InvalidInput(
-                f"{where}not valid JSON ({_at(exc.msg)} column {exc.colno})",
-                "The last line looks cut short (a file still being written?): remove it to import the rest."
-                if cut else None,
-            ) from None
-        yield where, document
+            sequence, failed = _sequence(text)
+            if failed is None and len(sequence) > 1:  # documents one after another, not one per line
+                documents = sequence
+                break
+            last = index == len(lines) - 1 and index > 0
+            if failed is not None and index == 0 and sequence:  # such documents, a later one bad
+                (where, exc), last = failed, True
+                position = f"line {exc.lineno} column {exc.colno}"
+            else:
+                position = f"column {exc.colno}"
+            # a complete document ends with } or ]: one that stops short was cut (a crash, a copy mid-write)
+            cut = last and not text.rstrip().endswith(("}", "]"))
+            raise InvalidInput(f"{where}not valid JSON ({_at(exc.msg)} {position})", _CUT_SHORT if cut else None) from None
+    yield from documents
 
 
-def _sequence(text: str) -> list[tuple[str, Any]] | None:
+_CUT_SHORT = "The last document looks cut short (a file still being written?): remove it to import the rest."
+
+
+def _sequence(text: str) -> tuple[list[tuple[str, Any]], tuple[str, json.JSONDecodeError] | None]:
     """Indented JSON documents one after another (the ConsoleSpanExporter's output, exports
-    appended to one file with `>>`), each named by the line it starts on; None if the text is not that."""
+    appended to one file with `>>`), each named by the line it starts on; and, if one is not
+    valid JSON, where it starts and the error (its position in the whole text)."""
     decoder = json.JSONDecoder(parse_constant=_no_constant)
     documents: list[tuple[str, Any]] = []
     position, line = 0, 1
@@ -132,12 +141,15 @@ def _sequence(text: str) -> list[tuple[str, Any]] | None:
         start = len(text) if (space := _SPACE.match(text, position)) is None else space.end()  # \s* always matches
         line += text.count("\n", position, start)
         if start == len(text):
-            return documents if len(documents) > 1 else None
+            return documents, None
+        where = f"document at line {line}: "
         try:
             document, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError as exc:
+            return documents, (where, exc)
         except (ValueError, RecursionError):
-            return None
-        documents.append((f"document at line {line}: ", document))
+            return documents, (where, json.JSONDecodeError("not a JSON value", text, start))
+        documents.append((where, document))
         line += text.count("\n", start, end)
         position = end
 
