@@ -447,8 +447,10 @@ def _refusal(bundle: TraceBundle) -> Iterator[None]:
     try:
         yield
     except _REFUSED as exc:
-        if isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed":
-            code = ord(exc.object[exc.start]) if isinstance(exc.object, str) else 0
+        # asyncpg raises it as it is from a jsonb value, wrapped in a DataError from a text column
+        unicode = exc if isinstance(exc, UnicodeEncodeError) else exc.__cause__ or exc.__context__
+        if isinstance(unicode, UnicodeEncodeError) and unicode.reason == "surrogates not allowed":
+            code = ord(unicode.object[unicode.start]) if isinstance(unicode.object, str) else 0
             error = InvalidInput(
                 f"trace {bundle.trace.trace_id}: a text holds a lone UTF-16 surrogate (\\u{code:04x}), which no "
                 "UTF-8 text can hold.",

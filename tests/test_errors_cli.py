@@ -431,6 +431,8 @@ def test_exit_codes_are_stable() -> None:
         (b"\x00\x00\x01\x00\x28\xb5\x2f\xfd\x00\x58", "zstd-compressed"),  # the Collector's length-prefixed frames
         (b"\x0a\xa5\x02\x0a\x24\x0a\x22\x0a\x0cservice.name\x12\x12\xff", "OTLP protobuf"),
         (__import__("gzip").compress(__import__("gzip").compress(b'{"resourceSpans": []}')), "compressed twice"),
+        ('{"resourceSpans": []}'.encode("utf-16"), "UTF-16 text; save it as UTF-8"),
+        ('\n{"name": "café"}\n'.encode("latin-1"), "text, but not UTF-8; save it as UTF-8"),
     ],
 )
 def test_binary_files_are_named_for_what_they_are(cli, tmp_path: Path, data: bytes, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -66,19 +66,25 @@ def read_source(name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{name}: {_binary_kind(data)} (byte {exc.start} is not UTF-8).", _BINARY_HINT) from None
+        raise InvalidInput(f"{name}: {_kind_of_undecodable(data)} (byte {exc.start} is not UTF-8).", _BINARY_HINT) from None
 
 
 _BINARY_HINT = "Give OTLP/JSON (one document or JSON Lines), gzip-compressed or not, or an agenttrace-replay export."
 
 
-def _binary_kind(data: bytes) -> str:
+def _kind_of_undecodable(data: bytes) -> str:
     """What a file that is not UTF-8 text probably is, for the message."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark (PowerShell's default)
+        return "UTF-16 text; save it as UTF-8"
     if data[:4] == b"\x28\xb5\x2f\xfd" or data[4:8] == b"\x28\xb5\x2f\xfd":  # alone or length-prefixed (the Collector's)
         return "zstd-compressed data, which this tool does not read; decompress it first"
     if data[:2] == b"\x1f\x8b":
         return "compressed twice with gzip; decompress it once first"
-    if data[:1] == b"\x0a":  # field 1 (resource_spans), length-delimited: how an OTLP protobuf request starts
+    head = data[:4096]
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r")
+    if controls * 50 < len(head):  # hardly any control bytes: text in another encoding (Latin-1, Windows-1252)
+        return "text, but not UTF-8; save it as UTF-8"
+    if head[:1] == b"\x0a":  # field 1 (resource_spans), length-delimited: how an OTLP protobuf request starts
         return "binary data, probably OTLP protobuf, which this tool does not read; export OTLP/JSON instead"
     return "binary data, not text"
 
