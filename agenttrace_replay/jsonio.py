@@ -74,10 +74,14 @@ def _within(value: Any, levels: int) -> bool:
     if levels <= 0:
         return False
     for child in value.values() if type(value) is dict or isinstance(value, dict) else value:
-        kind = type(child)
-        if (kind is dict or kind is list or isinstance(child, (dict, list))) and not _within(child, levels - 1):
+        if type(child) in _SCALARS:  # most values: skipped with one look-up
+            continue
+        if isinstance(child, (dict, list)) and not _within(child, levels - 1):
             return False
     return True
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def capped(value: Any, limit: int) -> Any:
