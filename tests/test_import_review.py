@@ -303,13 +303,11 @@ def test_every_route_into_a_trace_caps_nesting(cli, tmp_path: Path, route: str) 
     assert "unchanged" in ok(cli("trace", "import", "--replace", str(path))).stdout
 
 
-def test_an_executor_output_nested_too_deeply_is_stored_capped(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from agenttrace_replay.executors import register_executor
-
+def test_an_executor_output_nested_too_deeply_is_stored_capped(cli, registered, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     async def deep_executor(input, state, config, overrides=None):  # type: ignore[no-untyped-def]
         return {"output": {"answer": _deep(500)}}
 
-    register_executor("deep-test", deep_executor)
+    registered("deep-test", deep_executor)
     path = tmp_path / "t.json"
     path.write_text(chain(2))
     ok(cli("trace", "import", str(path)))
