@@ -192,7 +192,7 @@ class CheckpointManager:
             full_span = await self._resolve_span(conn, full_trace, span_id)
         bundle = await traces.get_trace(self.db, full_trace)
         if not any(span.span_id == full_span for span in bundle.spans):  # the trace was replaced meanwhile
-            raise NotFound(f"span {full_span} is no longer in trace {full_trace} (replaced meanwhile?).", "List its spans with: agenttrace-replay trace show TRACE")
+            raise NotFound(f"span {full_span} is no longer in trace {full_trace} (replaced meanwhile?).", f"List its spans with: agenttrace-replay trace show {full_trace}")
         (checkpoint_id,), _created = await self._create(bundle, [full_span], auto=False, name=name)
         return checkpoint_id
 

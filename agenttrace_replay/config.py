@@ -205,24 +205,30 @@ def redact_url(url: str) -> str:
 
     Worked out on the text, not with a URL parser: a password holding an unencoded `/`, `?`,
     `#` or `@` ends a parser's idea of the host part early, and the password would show. So
-    everything between `user:` and the last `@` is masked (more, never less, when a later
-    part of the URL holds an `@`), and then any `...password=` query value.
+    `...password=` query values are masked, then everything between `user:` and the `@`
+    that is followed by the host.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return "<unreadable URL>"
     rest = _QUERY_PASSWORD.sub(r"\1***", rest)  # libpq's ?password=... (and sslpassword=...)
-    # the `@` that ends the user part: the first one followed by a host part (host, port,
-    # several of them, or nothing for a socket) and then the path, query or end; failing
-    # that (a URL too broken to tell), the last one, masking more rather than less
-    at = next((m.start() for m in re.finditer("@", rest) if _HOST_PART.match(rest, m.start() + 1)), rest.rfind("@"))
+    # The `@` that ends the user part: the last one followed by a host part (host, port,
+    # several of them, or nothing for a socket) and then the path, query or end, and not
+    # inside the query (after `?name=`). Failing that (a URL too broken to tell), the last
+    # `@` before the first `/`, masking more rather than less.
+    candidates = [
+        m.start() for m in re.finditer("@", rest)
+        if _HOST_PART.match(rest, m.start() + 1) and not _QUERY_START.search(rest, 0, m.start())
+    ]  # fmt: skip
+    at = candidates[-1] if candidates else rest.partition("/")[0].rfind("@")
     if at >= 0:
         user, colon, _ = rest[:at].partition(":")
         rest = f"{user}:***{rest[at:]}" if colon else rest
     return f"{scheme}://{rest}"
 
 
-_QUERY_PASSWORD = re.compile(r"(?i)([?&][a-z_]*password=)[^&#]*")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&][a-z_]*password=)[^&]*")
+_QUERY_START = re.compile(r"\?[A-Za-z_][A-Za-z0-9_]*=")
 _HOST = r"(?:\[[^\]]*\]|[^/?#@:,\[\]]*)(?::[0-9]*)?"
 _HOST_PART = re.compile(rf"{_HOST}(?:,{_HOST})*(?=[/?#]|$)")
 

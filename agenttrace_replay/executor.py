@@ -18,7 +18,7 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -113,8 +113,7 @@ class ReplayResult:
     created_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        # shallow: `asdict` would copy every value again, recursively (and fail on deep ones)
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return asdict(self)  # a copy: outputs are kept within jsonio.STORED_NESTING levels, so it can recurse
 
 
 class ReplayExecutor:

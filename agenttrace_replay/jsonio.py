@@ -44,6 +44,11 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+# The standard library's decoder with `loads`' rules (no NaN, infinities or over-long integers),
+# for reading JSON documents one after another (`raw_decode`).
+STRICT_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite, parse_int=_integer)
+
+
 def loads(data: str | bytes) -> Any:
     """A JSON document as Python values; `json.JSONDecodeError` or `ValueError` when it is not."""
     try:
@@ -94,7 +99,7 @@ def capped(value: Any, limit: int) -> Any:
         if not isinstance(item, (dict, list)):
             return item
         if level > limit:
-            return dumps_text(item)
+            return dumps_deep(item)
         if isinstance(item, dict):
             return {key: cut(child, level + 1) for key, child in item.items()}
         return [cut(child, level + 1) for child in item]
@@ -109,3 +114,38 @@ dumps_bytes = _encoder.encode
 
 def dumps_text(value: Any) -> str:
     return _encoder.encode(value).decode()
+
+
+class _Raw(str):
+    """Text `dumps_deep` writes as it is (brackets, separators, keys)."""
+
+
+def dumps_deep(value: Any) -> str:
+    """`dumps_text` without recursion, for values nested deeper than an encoder's recursion
+    allows (the parts `capped` keeps as text can be some hundreds of levels deep)."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is _Raw:
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append("{")
+            stack.append(_Raw("}"))
+            entries = list(item.items())
+            for index in range(len(entries) - 1, -1, -1):
+                key, child = entries[index]
+                stack.append(child)
+                stack.append(_Raw(dumps_text(str(key)) + ":"))
+                if index:
+                    stack.append(_Raw(","))
+        elif isinstance(item, list):
+            out.append("[")
+            stack.append(_Raw("]"))
+            for index in range(len(item) - 1, -1, -1):
+                stack.append(item[index])
+                if index:
+                    stack.append(_Raw(","))
+        else:
+            out.append(dumps_text(item))
+    return "".join(out)

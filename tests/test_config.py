@@ -372,6 +372,11 @@ def test_schema_names_postgresql_keeps_are_refused(name: str, monkeypatch: pytes
     ("postgresql://u:p@h1:5432,h2:5433/db", "postgresql://u:***@h1:5432,h2:5433/db"),
     ("postgresql://me:hunter2@[::1]:5432/agents", "postgresql://me:***@[::1]:5432/agents"),
     ("postgresql://me:hunter2@[::1/agents", "postgresql://me:***@[::1/agents"),
+    ("postgresql://app:Xk@9/Qz7@127.0.0.1:1/db", "postgresql://app:***@127.0.0.1:1/db"),
+    ("postgresql://user:p@ss/word@host/db", "postgresql://user:***@host/db"),
+    ("postgresql://user:pa?x=1@host/db", "postgresql://user:***@host/db"),
+    ("postgresql://127.0.0.1:1/db?application_name=ci@runner", "postgresql://127.0.0.1:1/db?application_name=ci@runner"),
+    ("postgresql://h/db?password=ab#cd&x=1", "postgresql://h/db?password=***&x=1"),
 ])
 def test_redaction_finds_the_user_part_whatever_else_holds_an_at(url: str, shown: str) -> None:
     """An `@` in the query (a password, an application name) is not the end of the user part."""

@@ -271,11 +271,13 @@ def _console_span(attributes: dict) -> dict:
             "events": [], "links": [], "resource": {"attributes": {}, "schema_url": ""}}  # fmt: skip
 
 
+@pytest.mark.parametrize("levels", [600, 880])
 @pytest.mark.parametrize("route", ["messages", "console", "plain_otlp_value"])
-def test_every_route_into_a_trace_caps_nesting(cli, tmp_path: Path, route: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_route_into_a_trace_caps_nesting(cli, tmp_path: Path, route: str, levels: int) -> None:  # type: ignore[no-untyped-def]
     """Message lists read on the fast path, the console exporter's plain attributes and plain
-    JSON OTLP values are capped like the rest: the trace replays and its export re-imports."""
-    deep = _deep(600)
+    JSON OTLP values are capped like the rest: the trace replays and its export re-imports.
+    (880 levels: deeper than an encoder's recursion allows for the part kept as text.)"""
+    deep = _deep(levels)
     if route == "messages":
         messages = [{"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "lookup", "arguments": {"q": deep}}]},
                     {"role": "user", "parts": [{"type": "text", "content": "go on"}]}]  # fmt: skip
@@ -341,11 +343,26 @@ def test_documents_one_after_another_are_read_once_and_a_bad_one_is_named() -> N
     from agenttrace_replay import traces
     from agenttrace_replay.errors import InvalidInput
 
+    from agenttrace_replay.importers.otlp import _documents
+
     first = json.loads(_request({"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "a"}))
     second = json.loads(_request({"traceId": "ab" * 16, "spanId": "ef" * 8, "name": "b"}))
     # the first compact on line 1, the next indented: each document read once
-    bundle = traces.parse_text(json.dumps(first) + "\n" + json.dumps(second, indent=2) + "\n", "f.json")[0]
+    mixed = json.dumps(first) + "\n" + json.dumps(second, indent=2) + "\n"
+    assert [document for _, document in _documents(mixed)] == [first, second]
+    bundle = traces.parse_text(mixed, "f.json")[0]
     assert sorted(s.name for s in bundle.spans) == ["a", "b"]
+    with pytest.raises(InvalidInput) as later:  # a compact first one, then a bad indented one
+        traces.parse_text(json.dumps(first) + "\n" + json.dumps(second, indent=2).replace('"name"', "name"), "f.json")
+    assert later.value.message.startswith("f.json: document at line 2: not valid JSON (Expecting property name")
+    assert "(Expecting property name enclosed in double quotes at line 11 column 15)" in later.value.message
+    assert later.value.hint == "Nothing was imported."
+    for tail, message in ((" xyz", "line 1: not valid JSON (Extra data at column"), ("\nhello world\n", "line 2: not valid JSON")):
+        with pytest.raises(InvalidInput) as wrong:  # not cut short: wrong, and said so
+            traces.parse_text(json.dumps(first) + tail, "f.json")
+        assert message in wrong.value.message and "cut short" not in (wrong.value.hint or ""), wrong.value
+    with pytest.raises(InvalidInput, match="is too large"):  # the rules of JSON Lines hold one after another too
+        traces.parse_text(json.dumps(first, indent=2) + "\n" + json.dumps(second, indent=2).replace('"b"', "1e999"), "f.json")
     indented = json.dumps(first, indent=2) + "\n"
     with pytest.raises(InvalidInput) as bad:  # a later document is bad: named by where it starts
         traces.parse_text(indented + indented.replace('"name"', "name"), "f.json")
@@ -355,3 +372,48 @@ def test_documents_one_after_another_are_read_once_and_a_bad_one_is_named() -> N
     with pytest.raises(InvalidInput) as cut:  # the last one stops short
         traces.parse_text(indented + indented[:60], "f.json")
     assert f"document at line {start}: " in cut.value.message and "cut short" in (cut.value.hint or "")
+
+
+def test_files_that_are_not_utf8_json_are_named(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import zipfile
+
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    with otel_traces.recording("pb") as (provider, exporter):
+        with provider.get_tracer("pb").start_as_current_span("chat", attributes={"gen_ai.input.messages": "hello " * 400}):
+            pass
+        protobuf = encode_spans(exporter.get_finished_spans()).SerializeToString()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as stored:
+        stored.writestr("trace.json", _request({"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "a"}))
+    cases = {
+        "otlp.pb": (protobuf, "probably OTLP protobuf"),
+        "trace.zip": (archive.getvalue(), "a zip archive"),
+        "utf32.json": ('{"resourceSpans": []}'.encode("utf-32"), "UTF-32 text"),
+        "utf16-no-bom.json": ('{"resourceSpans": []}'.encode("utf-16-le"), "holds NUL bytes, as UTF-16 text does"),
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        refused = cli("trace", "import", str(path))
+        assert refused.exit_code == 2 and message in refused.stderr, (name, refused.stderr)
+
+
+def test_text_diff_lines_keep_carriage_returns_and_separators_visible() -> None:
+    from agenttrace_replay.cli.diffview import colour_unified
+    from agenttrace_replay.differ import text_diff
+
+    shown = colour_unified(text_diff("a\nb\n", "a\r\nb\u2028c\n")).plain
+    assert "+a\\r" in shown and "\\u2028" in shown and shown.count("\n") == len(shown.splitlines()) - 1
+
+
+def test_a_lone_surrogate_in_message_text_is_named(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    messages = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "PLACEHOLDER"}]}])
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "chat", "attributes": [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+        {"key": "gen_ai.input.messages", "value": {"stringValue": messages}}]}  # fmt: skip
+    path = tmp_path / "surrogate.json"
+    path.write_text(_request(span).replace("PLACEHOLDER", "\\\\ud800"))
+    refused = cli("trace", "import", str(path))
+    assert refused.exit_code == 2 and "lone UTF-16 surrogate" in refused.stderr, refused.stderr

@@ -41,11 +41,11 @@ def options(ctx: typer.Context) -> GlobalOptions:
 # and a bidirectional override would reorder the rest of the line (ids included). Shown as
 # escapes: C0 controls but tab and newline, DEL, C1 controls, the bidirectional marks,
 # embeddings, overrides and isolates, and the invisible zero-width space, word joiner and
-# byte-order mark (not the zero-width (non-)joiners, which scripts and emoji need); with
-# one_line also newline, tab and the line and paragraph separators.
-_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# byte-order mark (not the zero-width (non-)joiners, which scripts and emoji need), and the
+# line and paragraph separators (Rich breaks lines there); with one_line also newline and tab.
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _CONTROL = re.compile(f"[{_UNSAFE}]")
-_CONTROL_LINE = re.compile(f"[{_UNSAFE}\n\t\u2028\u2029]")
+_CONTROL_LINE = re.compile(f"[{_UNSAFE}\n\t]")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -199,7 +199,11 @@ def _number(line: int | None) -> str:
 def colour_unified(diff_text: str) -> Text:
     """A unified diff as Text: headers bold, hunks cyan, removals red, additions green."""
     text = Text(overflow="fold")
-    for n, line in enumerate(diff_text.splitlines()):
+    # lines end at newlines only, as differ.text_diff cuts them: a \r or U+2028 is part of its line
+    lines = diff_text.split("\n")
+    if diff_text.endswith("\n"):
+        lines.pop()
+    for n, line in enumerate(lines):
         if n:
             text.append("\n")
         if line.startswith(("---", "+++")):

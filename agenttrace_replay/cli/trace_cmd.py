@@ -64,9 +64,12 @@ def read_source(name: str) -> str:
         except (OSError, EOFError, zlib.error) as exc:
             raise InvalidInput(f"{name}: a damaged gzip file ({exc}).", "Check the file, or give it uncompressed.") from None
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{name}: {_kind_of_undecodable(data)} (byte {exc.start} is not UTF-8).", _BINARY_HINT) from None
+    if "\x00" in text[:1024]:  # valid UTF-8, but no JSON text holds NUL bytes: UTF-16 without a byte-order mark?
+        raise InvalidInput(f"{name}: holds NUL bytes, as UTF-16 text does; save it as UTF-8.", _BINARY_HINT)
+    return text
 
 
 _BINARY_HINT = "Give OTLP/JSON (one document or JSON Lines), gzip-compressed or not, or an agenttrace-replay export."
@@ -74,19 +77,38 @@ _BINARY_HINT = "Give OTLP/JSON (one document or JSON Lines), gzip-compressed or 
 
 def _kind_of_undecodable(data: bytes) -> str:
     """What a file that is not UTF-8 text probably is, for the message."""
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32 text; save it as UTF-8"
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark (PowerShell's default)
         return "UTF-16 text; save it as UTF-8"
+    if data[:4] == b"PK\x03\x04":
+        return "a zip archive; extract the file from it first"
     if data[:4] == b"\x28\xb5\x2f\xfd" or data[4:8] == b"\x28\xb5\x2f\xfd":  # alone or length-prefixed (the Collector's)
         return "zstd-compressed data, which this tool does not read; decompress it first"
     if data[:2] == b"\x1f\x8b":
         return "compressed twice with gzip; decompress it once first"
+    if _protobuf_request(data):
+        return "binary data, probably OTLP protobuf, which this tool does not read; export OTLP/JSON instead"
     head = data[:4096]
     controls = sum(1 for byte in head if byte < 0x20 and byte not in b"\t\n\r")
     if controls * 50 < len(head):  # hardly any control bytes: text in another encoding (Latin-1, Windows-1252)
         return "text, but not UTF-8; save it as UTF-8"
-    if head[:1] == b"\x0a":  # field 1 (resource_spans), length-delimited: how an OTLP protobuf request starts
-        return "binary data, probably OTLP protobuf, which this tool does not read; export OTLP/JSON instead"
     return "binary data, not text"
+
+
+def _protobuf_request(data: bytes) -> bool:
+    """Whether the bytes start like an ExportTraceServiceRequest: field 1 (resource_spans),
+    length-delimited, whose content starts with field 1 (resource) or 2 (scope_spans)."""
+    if data[:1] != b"\x0a":
+        return False
+    position, length, shift = 1, 0, 0
+    while position < min(len(data), 11):  # the length, as a varint
+        byte = data[position]
+        length |= (byte & 0x7F) << shift
+        position, shift = position + 1, shift + 7
+        if not byte & 0x80:
+            return length > 0 and data[position:position + 1] in (b"\x0a", b"\x12")
+    return False
 
 
 def _refuse(error: Exception) -> None:

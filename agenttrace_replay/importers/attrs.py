@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..jsonio import PARSED_NESTING, capped, dumps_text, loads
+from ..jsonio import PARSED_NESTING, capped, dumps_deep, loads
 
 Attrs = Mapping[str, Any]
 
@@ -199,7 +199,7 @@ def any_value(value: Any, depth: int = 0) -> Any:
     array = otlp_field(value, "arrayValue")
     kvlist = otlp_field(value, "kvlistValue")
     if depth >= PARSED_NESTING and (array is not None or kvlist is not None):
-        return dumps_text(value)
+        return dumps_deep(value)
     if isinstance(array, dict) and isinstance(items := array.get("values") or [], list):
         return [any_value(v, depth + 1) for v in items]
     if isinstance(kvlist, dict) and isinstance(items := kvlist.get("values") or [], list):

@@ -336,7 +336,7 @@ def _from_cache(
         return None
     try:
         items = _ITEMS.decode(text)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeEncodeError):  # the last: a lone surrogate in the text
         return None
     out: list[dict[str, Any]] = []
     for raw in items:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
-from ..jsonio import loads
+from ..jsonio import STRICT_DECODER, loads
 from ..records import TraceBundle
 from .attrs import attributes, otlp_field
 from .bundle import build_bundle
@@ -95,7 +95,12 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
         yield "", document
         return
     # "\n" only: str.splitlines would also split at U+2028 and U+0085, which JSON strings may hold
-    lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    lines: list[tuple[int, str, int]] = []  # (number, text, where it starts in the whole text)
+    offset = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            lines.append((number, line, offset))
+        offset += len(line) + 1
     looks_like_lines = whole_error.msg == "Extra data"
     if not looks_like_lines and len(lines) > 1:
         try:
@@ -106,7 +111,7 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
     if not looks_like_lines:
         raise InvalidInput(f"not valid JSON ({_at(whole_error.msg)} line {whole_error.lineno} column {whole_error.colno})")
     documents: list[tuple[str, Any]] = []
-    for index, (number, line) in enumerate(lines):
+    for index, (number, line, start) in enumerate(lines):
         where = f"line {number}: "
         try:
             documents.append((where, _loads(line, where)))
@@ -115,16 +120,19 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
             if failed is None and len(sequence) > 1:  # documents one after another, not one per line
                 documents = sequence
                 break
-            last = index == len(lines) - 1 and index > 0
-            if failed is not None and index == 0 and sequence:  # such documents, a later one bad
-                (where, exc), last = failed, True
-                position = f"line {exc.lineno} column {exc.colno}"
+            if failed is not None and sequence and failed[1].pos > start + exc.pos:
+                # read as documents one after another, the file goes further: a later one is bad
+                where, exc = failed
+                position, cut = f"line {exc.lineno} column {exc.colno}", _ran_out(exc, text)
             else:
-                position = f"column {exc.colno}"
-            # a complete document ends with } or ]: one that stops short was cut (a crash, a copy mid-write)
-            cut = last and not text.rstrip().endswith(("}", "]"))
+                position, cut = f"column {exc.colno}", index == len(lines) - 1 and index > 0 and _ran_out(exc, line)
             raise InvalidInput(f"{where}not valid JSON ({_at(exc.msg)} {position})", _CUT_SHORT if cut else None) from None
     yield from documents
+
+
+def _ran_out(error: json.JSONDecodeError, source: str) -> bool:
+    """Whether the parser reached the end of the text: a document cut short, not a wrong one."""
+    return error.msg.startswith("Unterminated") or error.pos >= len(source.rstrip())
 
 
 _CUT_SHORT = "The last document looks cut short (a file still being written?): remove it to import the rest."
@@ -134,7 +142,7 @@ def _sequence(text: str) -> tuple[list[tuple[str, Any]], tuple[str, json.JSONDec
     """Indented JSON documents one after another (the ConsoleSpanExporter's output, exports
     appended to one file with `>>`), each named by the line it starts on; and, if one is not
     valid JSON, where it starts and the error (its position in the whole text)."""
-    decoder = json.JSONDecoder(parse_constant=_no_constant)
+    decoder = STRICT_DECODER
     documents: list[tuple[str, Any]] = []
     position, line = 0, 1
     while True:
@@ -147,18 +155,15 @@ def _sequence(text: str) -> tuple[list[tuple[str, Any]], tuple[str, json.JSONDec
             document, end = decoder.raw_decode(text, start)
         except json.JSONDecodeError as exc:
             return documents, (where, exc)
-        except (ValueError, RecursionError):
-            return documents, (where, json.JSONDecodeError("not a JSON value", text, start))
+        except (ValueError, RecursionError) as exc:  # a number JSON cannot hold here, nesting too deep
+            reason = str(exc).rstrip(".") if isinstance(exc, ValueError) else "nested too deeply to read"
+            return documents, (where, json.JSONDecodeError(reason, text, start))
         documents.append((where, document))
         line += text.count("\n", start, end)
         position = end
 
 
 _SPACE = re.compile(r"\s*")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _at(message: str) -> str:
