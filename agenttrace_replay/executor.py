@@ -279,13 +279,21 @@ class ReplayExecutor:
 
         q = self.db.q
         try:
-            async with self.db.transaction() as conn:
-                r.created_at = await conn.fetchval(
-                    q.insert_replay, r.replay_id, r.checkpoint_id, r.trace_id, r.executor, r.config, r.input,
-                    r.original_output, r.replay_output, r.diff, r.success, r.error, r.executed, r.note,
-                    r.duration_ms, r.tokens_used, r.cost_usd,
-                )
-                await conn.execute(q.count_replay, r.checkpoint_id)
+            for attempt in range(3):
+                try:
+                    async with self.db.transaction() as conn:
+                        r.created_at = await conn.fetchval(
+                            q.insert_replay, r.replay_id, r.checkpoint_id, r.trace_id, r.executor, r.config, r.input,
+                            r.original_output, r.replay_output, r.diff, r.success, r.error, r.executed, r.note,
+                            r.duration_ms, r.tokens_used, r.cost_usd,
+                        )
+                        await conn.execute(q.count_replay, r.checkpoint_id)
+                    break
+                except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+                    # a trace import --replace or delete of this trace at the same moment (it
+                    # locks the trace, then its checkpoints; the replay's keys the other way)
+                    if attempt == 2:
+                        raise
         except asyncpg.ForeignKeyViolationError as exc:
             gone = NotFound(
                 f"checkpoint {r.checkpoint_id} was deleted (or its trace replaced) while replay {r.replay_id} ran, "

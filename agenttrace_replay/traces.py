@@ -297,6 +297,7 @@ async def import_bundles(
     replace: bool = False,
     discard: bool = False,
     on_spans: Callable[[int], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Write the bundles in one transaction. Traces already present are skipped unless ``replace``.
 
@@ -307,12 +308,17 @@ async def import_bundles(
 
     ``on_spans(n)`` is called as spans are stored, a batch at a time (and with a skipped
     trace's span count), so the calls add up to the bundles' spans: a progress bar's steps.
+    Imports into one database take turns; ``on_wait()`` is called when this one has to wait.
     """
     db = Database.wrap(db)  # an asyncpg pool works too
     result = ImportResult()
     with gc_paused():
-        await _import(db, bundles, replace, discard, on_spans or _ignore, result)
+        await _import(db, bundles, replace, discard, on_spans or _ignore, on_wait or _nothing, result)
     return result
+
+
+def _nothing() -> None:
+    pass
 
 
 def _ignore(_count: int) -> None:
@@ -321,12 +327,14 @@ def _ignore(_count: int) -> None:
 
 async def _import(
     db: Database, bundles: list[TraceBundle], replace: bool, discard: bool, on_spans: Callable[[int], None],
-    result: ImportResult,
+    on_wait: Callable[[], None], result: ImportResult,
 ) -> None:
     async with db.transaction() as conn:
         # one import at a time: two imports of the same traces each waited for rows the other
         # had written first (in other orders, or one deleting a trace to replace it): deadlocks
-        await conn.execute(db.q.lock_imports)
+        if not await conn.fetchval(db.q.try_lock_imports):
+            on_wait()
+            await conn.execute(db.q.lock_imports)
         if replace:
             bundles = await _replace(conn, db, bundles, discard, result, on_spans)
         for bundle in bundles:

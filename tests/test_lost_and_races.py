@@ -257,3 +257,31 @@ async def test_a_checkpoint_at_a_span_the_replaced_trace_no_longer_has_is_not_fo
     monkeypatch.setattr("agenttrace_replay.checkpoint.traces.get_trace", replaced_meanwhile)
     with pytest.raises(NotFound, match="no longer in trace"):
         await CheckpointManager(db).create_checkpoint(bundle.trace.trace_id, gone)
+
+
+async def test_a_replay_stored_while_its_trace_is_being_replaced_is_not_lost_to_a_deadlock(db: Database, db_url: str) -> None:
+    """A replacing import locks the trace row, then deletes its checkpoints; the replay's row
+    checks its checkpoint, then the trace: PostgreSQL ends one of the two. When that is the
+    replay, storing it is tried again; here the other transaction then gives up its locks."""
+    engine = await load(db)
+    other = await asyncpg.connect(db_url)
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("SELECT 1 FROM agenttrace.traces WHERE trace_id = $1 FOR UPDATE", "trace-weather")
+
+        async def then_delete_checkpoints() -> None:
+            await asyncio.sleep(0.3)  # the replay is waiting for the trace row by now
+            try:
+                await other.execute("DELETE FROM agenttrace.checkpoints WHERE trace_id = $1", "trace-weather")
+            except asyncpg.DeadlockDetectedError:
+                pass  # PostgreSQL may end this side instead
+            finally:
+                await transaction.rollback()
+
+        racing = asyncio.create_task(then_delete_checkpoints())
+        result = await engine.replay(LLM1, ReplayConfig(dry_run=True))
+        await racing
+        assert result.success and await replay_count(db) == 1
+    finally:
+        await other.close()

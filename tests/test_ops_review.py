@@ -160,3 +160,22 @@ async def test_a_replacing_import_and_a_plain_one_do_not_deadlock(db_url: str, m
         assert (await traces.get_trace(db, "t-x")).trace.name == "changed"
     finally:
         await db.close()
+
+
+async def test_an_import_waiting_for_another_says_so(db_url: str) -> None:
+    """Imports take turns; one that has to wait tells the user instead of hanging silently."""
+    holder = await asyncpg.connect(db_url)
+    db = Database(await create_pool(db_url, max_size=1), owned=True)
+    waits: list[str] = []
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended('agenttrace-imports', 0))")
+        importing = asyncio.create_task(traces.import_bundles(db, [long_trace(3, "t-wait")], on_wait=lambda: waits.append("waiting")))
+        await asyncio.sleep(0.3)
+        assert waits == ["waiting"] and not importing.done()
+        await transaction.commit()
+        assert (await importing).imported == ["t-wait"]
+    finally:
+        await holder.close()
+        await db.close()

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, print_json, print_line, printable, run, stderr, stdout, write_stdout
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, note, print_json, print_line, printable, run, stderr, stdout, write_stdout
 from agenttrace_replay.errors import ExitCode, InvalidInput, WouldDiscard
 
 app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
@@ -176,13 +176,20 @@ def import_(
         for name, bundle in parsed:
             file_of.setdefault(bundle.trace.trace_id, name)
 
+        def waiting() -> None:
+            text = "waiting for another import into this database to finish"
+            if progress:  # above the bar, not through it
+                progress.console.print(text, markup=False, highlight=False)
+            else:
+                note(text)
+
         async def body(db):  # type: ignore[no-untyped-def]
             task = progress.add_task("importing spans", total=total_spans) if progress else None
             on_spans = (lambda count: progress.advance(task, count)) if progress else None
             bundles = [b for _, b in parsed]
             try:
                 try:
-                    return await traces.import_bundles(db, bundles, replace=replace, discard=yes, on_spans=on_spans)
+                    return await traces.import_bundles(db, bundles, replace=replace, discard=yes, on_spans=on_spans, on_wait=waiting)
                 except WouldDiscard as exc:  # nothing written yet: ask on a terminal, then once more
                     if yes or not sys.stdin.isatty():
                         raise

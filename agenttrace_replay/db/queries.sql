@@ -89,6 +89,9 @@ SELECT (SELECT count(*) FROM {schema}.traces) AS traces,
 -- Held by each import until it commits (database-wide: every schema's imports share it).
 SELECT pg_advisory_xact_lock(hashtextextended('agenttrace-imports', 0))
 
+-- name: try_lock_imports
+SELECT pg_try_advisory_xact_lock(hashtextextended('agenttrace-imports', 0))
+
 -- name: lock_trace
 SELECT pg_advisory_xact_lock(hashtextextended('agenttrace:' || $1, 0))
 

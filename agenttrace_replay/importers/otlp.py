@@ -110,16 +110,15 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
             pass
     if not looks_like_lines:
         raise InvalidInput(f"not valid JSON ({_at(whole_error.msg)} line {whole_error.lineno} column {whole_error.colno})")
-    documents: list[tuple[str, Any]] = []
     for index, (number, line, start) in enumerate(lines):
         where = f"line {number}: "
         try:
-            documents.append((where, _loads(line, where)))
+            document = _loads(line, where)
         except json.JSONDecodeError as exc:
             sequence, failed = _sequence(text)
             if failed is None and len(sequence) > 1:  # documents one after another, not one per line
-                documents = sequence
-                break
+                yield from sequence[index:]  # the ones before were read already, a line each
+                return
             if failed is not None and sequence and failed[1].pos > start + exc.pos:
                 # read as documents one after another, the file goes further: a later one is bad
                 where, exc = failed
@@ -127,7 +126,7 @@ def _documents(text: str) -> Iterator[tuple[str, Any]]:
             else:
                 position, cut = f"column {exc.colno}", index == len(lines) - 1 and index > 0 and _ran_out(exc, line)
             raise InvalidInput(f"{where}not valid JSON ({_at(exc.msg)} {position})", _CUT_SHORT if cut else None) from None
-    yield from documents
+        yield where, document
 
 
 def _ran_out(error: json.JSONDecodeError, source: str) -> bool:
