@@ -337,6 +337,10 @@ def test_text_diff_blocks_and_invisible_characters_are_escaped() -> None:
     assert "\x1b" not in shown and "\u202e" not in shown and "\\x1b]0;PWNED\\x07" in shown
     assert printable("a\u200bb\ufeffc\u2060d") == "a\\u200bb\\ufeffc\\u2060d"
     assert printable("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # joiners are part of the text
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "hi")  # text hidden in Unicode tag characters
+    assert printable(f"ok{hidden}.") == "ok\\U000e0068\\U000e0069."
+    england = "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"
+    assert printable(f"a flag: {england}") == f"a flag: {england}"  # a flag emoji stays one
 
 
 def test_documents_one_after_another_are_read_once_and_a_bad_one_is_named() -> None:

@@ -54,11 +54,22 @@ def _escape(match: re.Match[str]) -> str:
     return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
+# Unicode tag characters are invisible: text hidden in them ("ASCII smuggling") is a way to
+# slip instructions past a reader of a model's input or output. Shown as escapes, except
+# in a flag emoji, where they follow U+1F3F4 (England's flag is one).
+_TAGS = re.compile("(?<![\U0001F3F4\U000E0000-\U000E007F])[\U000E0000-\U000E007F]+")
+
+
+def _escape_tags(match: re.Match[str]) -> str:
+    return "".join(f"\\U{ord(char):08x}" for char in match.group())
+
+
 def printable(value: Any, *, one_line: bool = False) -> str:
     """Text from a trace made safe to print: control characters shown as escapes (``\\x1b``);
     with ``one_line``, newlines and tabs too, so a table row or a heading stays one line."""
     text = value if isinstance(value, str) else str(value)
-    return (_CONTROL_LINE if one_line else _CONTROL).sub(_escape, text)
+    text = (_CONTROL_LINE if one_line else _CONTROL).sub(_escape, text)
+    return _TAGS.sub(_escape_tags, text) if "\U000E0000" <= max(text, default="\x00") else text
 
 
 def stdout() -> "Console":
