@@ -29,7 +29,7 @@ from typing import Any
 from agenttrace_replay.errors import InvalidInput
 from agenttrace_replay.jsonio import STORED_NESTING, loads, nested_deeper
 
-MAX_DEPTH = 200  # levels of objects and lists in an input patch; real inputs use a handful
+MAX_DEPTH = STORED_NESTING  # levels of objects and lists in an input patch; real inputs use a handful
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -154,7 +154,7 @@ def parse_assignments(items: list[str], option: str = "--input") -> dict[str, An
         if last.endswith("+") and len(last) > 1 and last in node:  # appends accumulate
             value = _as_list(node[last]) + _as_list(value)
         node[last] = value
-        if _too_deep(node[parts[-1]], MAX_DEPTH - len(parts)):
+        if nested_deeper(node[parts[-1]], MAX_DEPTH - len(parts)):
             raise InvalidInput(f"{option} {key}=...: the value is nested more than {MAX_DEPTH} levels deep.", "Flatten it.")
     return patch
 
@@ -179,7 +179,7 @@ def read_input_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = "nothing (it is empty)" if data is None else type(data).__name__
         raise InvalidInput(f"input file {path} must hold an object (a mapping of keys), not {kind}.")
-    if _too_deep(data):
+    if nested_deeper(data, MAX_DEPTH):
         raise InvalidInput(f"input file {path}: the input is nested more than {MAX_DEPTH} levels deep.", "Flatten it.")
     if (where := _non_finite(data)) is not None:
         raise InvalidInput(f"input file {path}: {where} is NaN or infinite, which JSON cannot hold.", "Give a number or a string.")
@@ -210,26 +210,13 @@ def _read_yaml(text: str, path: Path) -> Any:
         raise InvalidInput(f"input file {path}: the YAML is nested too deeply to read.", "Flatten it.") from None
 
 
-def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether objects and lists nest more than `limit` levels; a loop, as deeper input would
-    make the recursive steps after reading (merging, copying, storing) fail."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
-
-
 def check_storable(value: Any, what: str) -> None:
     """Refuse, before a replay runs, a patch the database could not store with the replay:
     NUL characters (PostgreSQL text and jsonb cannot hold them) and NaN or infinite numbers
     (JSON has no form for them). Found only after the executor ran, they would lose the
     replay it produced."""
-    if nested_deeper(value, STORED_NESTING):
-        raise InvalidInput(f"{what}: nested more than {STORED_NESTING} levels deep, more than can be stored.", "Flatten it.")
+    if nested_deeper(value, MAX_DEPTH):
+        raise InvalidInput(f"{what}: nested more than {MAX_DEPTH} levels deep, more than can be stored.", "Flatten it.")
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, path = stack.pop()

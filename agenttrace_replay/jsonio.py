@@ -111,7 +111,6 @@ def capped(value: Any, limit: int) -> Any:
 dumps_bytes = _encoder.encode
 
 
-
 def dumps_text(value: Any) -> str:
     return _encoder.encode(value).decode()
 

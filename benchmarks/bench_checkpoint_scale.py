@@ -24,25 +24,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
-
 from agenttrace_replay import traces
 from agenttrace_replay.db import Database, create_pool, migrations
 from agenttrace_replay.db.embedded import ensure_server, stop_server
 from benchmarks._report import machine, write_section
-from benchmarks.bench_checkpoints import TRACE_ID, build_trace, with_database
+from benchmarks.bench_checkpoints import TRACE_ID, admin, build_trace, with_database
 
 MEMORY_CAP = 16 * 1024**3  # a child that grows past this fails instead of taking the machine down
 TIMEOUT_S = 900
 
 
 async def prepare(server_url: str, name: str, steps: int) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     db = Database(await create_pool(with_database(server_url, name)), owned=True)
     try:
         await migrations.migrate(db)
@@ -78,18 +71,10 @@ def run_size(server_url: str, steps: int) -> dict[str, float] | str:
     except subprocess.TimeoutExpired:
         return f"did not finish in {TIMEOUT_S} s"
     finally:
-        asyncio.run(_drop(server_url, name))
+        asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     if done.returncode:
         return f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-async def _drop(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def report(results: list[tuple[int, dict[str, float] | str]]) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, guarded, note, print_json, print_line, printable, run, stderr, stdout, write_stdout
+from agenttrace_replay.cli.common import JsonFlag, YesFlag, confirm, fail, guarded, note, options, print_json, print_line, printable, run, stderr, stdout, write_stdout
 from agenttrace_replay.errors import ExitCode, InvalidInput, WouldDiscard
 
 app = typer.Typer(help="Import, list, show, export and delete traces.", no_args_is_help=True)
@@ -111,10 +111,6 @@ def _protobuf_request(data: bytes) -> bool:
     return False
 
 
-def _refuse(error: Exception) -> None:
-    raise error
-
-
 PROGRESS_BYTES = 1_000_000  # files this large take a moment to parse
 PROGRESS_SPANS = 500  # and this many spans a moment to write
 
@@ -145,7 +141,7 @@ def import_(
     from agenttrace_replay import traces
 
     if files.count("-") > 1:
-        guarded(ctx, lambda: _refuse(InvalidInput("- (standard input) is given more than once.", "Give it once.")))
+        fail(InvalidInput("- (standard input) is given more than once.", "Give it once."), options(ctx).debug)
     # A bar on a terminal for large inputs: while reading (one step per file, a spinner
     # meanwhile) and while writing (spans). Never on a pipe, never with --json.
     big = sum(_size(name) for name in files) >= PROGRESS_BYTES
@@ -288,7 +284,7 @@ def export(
             raise InvalidInput(f"cannot write {output}: {exc.strerror}.") from None
 
     guarded(ctx, write)
-    sys.stderr.write(f"wrote {printable(output, one_line=True)}\n")
+    note(f"wrote {output}")
 
 
 @app.command("delete")

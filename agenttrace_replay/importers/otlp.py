@@ -141,7 +141,6 @@ def _sequence(text: str) -> tuple[list[tuple[str, Any]], tuple[str, json.JSONDec
     """Indented JSON documents one after another (the ConsoleSpanExporter's output, exports
     appended to one file with `>>`), each named by the line it starts on; and, if one is not
     valid JSON, where it starts and the error (its position in the whole text)."""
-    decoder = STRICT_DECODER
     documents: list[tuple[str, Any]] = []
     position, line = 0, 1
     while True:
@@ -151,7 +150,7 @@ def _sequence(text: str) -> tuple[list[tuple[str, Any]], tuple[str, json.JSONDec
             return documents, None
         where = f"document at line {line}: "
         try:
-            document, end = decoder.raw_decode(text, start)
+            document, end = STRICT_DECODER.raw_decode(text, start)
         except json.JSONDecodeError as exc:
             return documents, (where, exc)
         except (ValueError, RecursionError) as exc:  # a number JSON cannot hold here, nesting too deep
