@@ -151,11 +151,12 @@ def _read_text(text: str, source: str) -> tuple[list[TraceBundle], list[RawSpan]
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector off while a file is imported.
+    """Keep the cyclic garbage collector off while a file is imported or a trace read.
 
     An import allocates a few hundred thousand objects that all stay alive until it ends, so
     the collector would walk the whole decoded file again and again for nothing (the import
-    makes no reference cycles); that cost 10 ms on the median import of the benchmark trace.
+    makes no reference cycles); that cost 10 ms on the median import of the benchmark trace,
+    and reading a trace of 20,000 spans took 1.2 s instead of 0.65 s.
     It is switched back on afterwards only if it was on before. The switch is process-wide:
     a program that imports while other work runs in it gets no cyclic collection for that
     long (reference counting still frees everything else).
@@ -625,15 +626,12 @@ async def _read_trace(conn: Any, db: Database, full_id: str) -> TraceBundle:
     if row is None:  # deleted since its id was looked up
         raise NotFound(f"trace {full_id} was deleted meanwhile.", TRACE_HINT)
     agents = await conn.fetch(db.q.get_agents, full_id)
-    spans = await conn.fetch(db.q.get_spans, full_id)
+    with gc_paused():  # the spans' decoded payloads: half the time of reading a large trace otherwise
+        spans = await conn.fetch(db.q.get_spans, full_id)
+        span_records = [SpanRecord(**dict(s)) for s in spans]
     fields = dict(row)
     version = fields.pop("imported_at")
-    return TraceBundle(
-        TraceRecord(**fields),
-        [AgentRecord(**dict(a)) for a in agents],
-        [SpanRecord(**dict(s)) for s in spans],
-        version=version,
-    )
+    return TraceBundle(TraceRecord(**fields), [AgentRecord(**dict(a)) for a in agents], span_records, version=version)
 
 
 async def export_traces(db: "Database | asyncpg.Pool", trace_ids: list[str]) -> str:
@@ -644,7 +642,8 @@ async def export_traces(db: "Database | asyncpg.Pool", trace_ids: list[str]) -> 
     for given in trace_ids:
         bundle = await get_trace(db, given)
         bundles.setdefault(bundle.trace.trace_id, bundle)
-    return dumps(list(bundles.values()))
+    with gc_paused():
+        return dumps(list(bundles.values()))
 
 
 async def delete_trace(db: "Database | asyncpg.Pool", trace_id: str) -> str:

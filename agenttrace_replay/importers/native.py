@@ -1,18 +1,19 @@
 """The project's own JSON format: what ``trace export`` writes and ``trace import`` reads.
 
 It round-trips exactly: export, import into an empty database and export again gives the
-same bytes (keys sorted, timestamps as ISO 8601 in UTC with microseconds).
+same bytes (keys sorted, two-space indent, non-ASCII characters as they are, timestamps as
+ISO 8601 in UTC with microseconds). Numbers with an exponent are written as `1e16` (older
+exports have `1e+16`; both read the same).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import MISSING, fields
 from datetime import datetime, timezone
 from typing import Any
 
 from agenttrace_replay.errors import InvalidInput
-from agenttrace_replay.jsonio import STORED_NESTING, nested_deeper
+from agenttrace_replay.jsonio import STORED_NESTING, dumps_pretty, nested_deeper
 from agenttrace_replay.records import AgentRecord, SpanRecord, TraceBundle, TraceRecord
 
 FORMAT = "agenttrace-replay"
@@ -26,10 +27,14 @@ def _time_out(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _record_out(record: Any) -> dict[str, Any]:
     # a shallow copy: `asdict` would copy every payload again, recursively (slow, and it fails
     # on values nested some hundreds of levels deep)
-    data = {f.name: getattr(record, f.name) for f in fields(record)}
+    names = _NAMES.get(type(record)) or _NAMES.setdefault(type(record), tuple(f.name for f in fields(record)))
+    data = {name: getattr(record, name) for name in names}
     for key in _TIME_FIELDS:
         if key in data:
             data[key] = _time_out(data[key])
@@ -46,7 +51,7 @@ def bundle_to_dict(bundle: TraceBundle) -> dict[str, Any]:
 
 def dumps(bundles: list[TraceBundle]) -> str:
     document = {"format": FORMAT, "version": VERSION, "traces": [bundle_to_dict(b) for b in bundles]}
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_pretty(document, sort_keys=True) + "\n"
 
 
 def _record_in(cls: type, data: Any, where: str) -> Any:
