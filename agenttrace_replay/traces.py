@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -338,8 +339,7 @@ async def _import(
             await conn.execute(db.q.lock_imports)
         if replace:
             bundles = await _replace(conn, db, bundles, discard, result, on_spans)
-        for bundle in bundles:
-            await _write_bundle(conn, db, bundle, result, on_spans)
+        await _write_bundles(conn, db, bundles, result, on_spans)
 
 
 async def _replace(
@@ -452,49 +452,111 @@ _REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, Overfl
 
 
 @contextmanager
-def _refusal(bundle: TraceBundle) -> Iterator[None]:
+def _refusal(trace_of: Callable[[BaseException], str | None]) -> Iterator[None]:
+    """A value the database refused, as InvalidInput naming its trace (`trace_of(error)`)."""
     try:
         yield
     except _REFUSED as exc:
         # asyncpg raises it as it is from a jsonb value, wrapped in a DataError from a text column
         unicode = exc if isinstance(exc, UnicodeEncodeError) else exc.__cause__ or exc.__context__
+        trace_id = trace_of(exc)
+        where = f"trace {trace_id}: " if trace_id else ""
         if isinstance(unicode, UnicodeEncodeError) and unicode.reason == "surrogates not allowed":
             code = ord(unicode.object[unicode.start]) if isinstance(unicode.object, str) else 0
             error = InvalidInput(
-                f"trace {bundle.trace.trace_id}: a text holds a lone UTF-16 surrogate (\\u{code:04x}), which no "
-                "UTF-8 text can hold.",
+                f"{where}a text holds a lone UTF-16 surrogate (\\u{code:04x}), which no UTF-8 text can hold.",
                 "Fix the \\u escapes in the file (a pair like \\ud83d\\ude00 is fine). Nothing was imported.",
             )
         else:
             reason = str(exc).splitlines()[0]
-            error = InvalidInput(f"trace {bundle.trace.trace_id}: the database refused it: {reason}.")
-        error.trace_id = bundle.trace.trace_id  # type: ignore[attr-defined]  # which file, for the CLI
+            error = InvalidInput(f"{where}the database refused {'it' if trace_id else 'a value'}: {reason}.")
+        error.trace_id = trace_id  # type: ignore[attr-defined]  # which file, for the CLI
         raise error from exc
 
 
-async def _write_bundle(
-    conn: Any, db: Database, bundle: TraceBundle, result: ImportResult, on_spans: Callable[[int], None]
+def _trace_of_row(rows: list[tuple[Any, ...]], exc: BaseException) -> str | None:
+    """The trace of the row a COPY of `rows` (trace id first) was refused for: the server names
+    its line; a text that cannot be encoded is looked for; else the batch's one trace, if one."""
+    context = getattr(exc, "context", None) or ""
+    line = re.search(r"\bCOPY \S+, line (\d+)", context)
+    if line and 1 <= int(line.group(1)) <= len(rows):
+        return rows[int(line.group(1)) - 1][0]
+    unicode = exc if isinstance(exc, UnicodeEncodeError) else exc.__cause__ or exc.__context__
+    if isinstance(unicode, UnicodeEncodeError) and isinstance(unicode.object, str):
+        for row in rows:
+            if any(_holds_text(value, unicode.object) for value in row):
+                return row[0]
+    found = {row[0] for row in rows}
+    return found.pop() if len(found) == 1 else None
+
+
+def _holds_text(value: Any, text: str) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item == text:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
+async def _write_bundles(
+    conn: Any, db: Database, bundles: list[TraceBundle], result: ImportResult, on_spans: Callable[[int], None]
 ) -> None:
-    """One trace: its row, then its agents and spans by COPY (one round trip each, not one per row)."""
-    t = bundle.trace
-    with _refusal(bundle):
-        inserted = await conn.fetchval(
-            db.q.insert_trace, t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {},
-            t.total_tokens, t.total_cost_usd, t.total_latency_ms, t.agent_count,
-        )
-    if inserted is None:  # already there: importing again changes nothing
-        await _check_nothing_new(conn, db, bundle, earlier=t.trace_id in result.imported)
-        result.skipped.append(t.trace_id)
-        on_spans(len(bundle.spans))
-        return
-    if bundle.spans:
-        await _copy_spans(conn, db, bundle, on_spans)
-    if bundle.agents:  # after the spans: a pending bundle's agent config comes from their payloads
-        rows = [(t.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for a in bundle.agents]
-        with _refusal(bundle):
+    """The traces' rows in one statement, all their spans by COPY in batches that run on from
+    one trace into the next, then all their agents in one COPY: a Collector file of a thousand
+    small traces takes a few dozen round trips, not thousands. A trace already stored is
+    skipped (importing again changes nothing), once its spans are checked to be stored too."""
+    inserted = await _insert_traces(conn, db, bundles)
+    new: list[TraceBundle] = []
+    again: list[TraceBundle] = []
+    for bundle in bundles:
+        if bundle.trace.trace_id in inserted:
+            inserted.discard(bundle.trace.trace_id)  # a second copy in this import is checked, not written
+            new.append(bundle)
+        else:
+            again.append(bundle)
+    if any(bundle.spans for bundle in new):
+        await _copy_spans(conn, db, new, on_spans)
+    # after the spans: a pending bundle's agent config comes from their payloads
+    rows = [(b.trace.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for b in new for a in b.agents]
+    if rows:
+        with _refusal(lambda exc: _trace_of_row(rows, exc)):
             await conn.copy_records_to_table("agents", schema_name=db.schema, columns=AGENT_COLUMNS, records=rows)
-    result.imported.append(t.trace_id)
-    result.spans += len(bundle.spans)
+    for bundle in new:
+        result.imported.append(bundle.trace.trace_id)
+        result.spans += len(bundle.spans)
+    written = set(result.imported)
+    for bundle in again:
+        await _check_nothing_new(conn, db, bundle, earlier=bundle.trace.trace_id in written)
+        result.skipped.append(bundle.trace.trace_id)
+        on_spans(len(bundle.spans))
+
+
+async def _insert_traces(conn: Any, db: Database, bundles: list[TraceBundle]) -> set[str]:
+    """Insert the traces' rows; the ids of those that were not stored yet."""
+    rows = [
+        (t.trace_id, t.name, t.start_time, t.end_time, t.status, t.metadata or {}, t.total_tokens, t.total_cost_usd,
+         t.total_latency_ms, t.agent_count)
+        for t in (bundle.trace for bundle in bundles)
+    ]  # fmt: skip
+    if len(rows) > 1:
+        try:
+            async with conn.transaction():  # a savepoint: a refused row is then looked for one at a time
+                return {r[0] for r in await conn.fetch(db.q.insert_traces, *zip(*rows))}
+        except _REFUSED:
+            pass
+    inserted = set()
+    for row in rows:  # one trace, or finding the one refused (the import then rolls back)
+        with _refusal(lambda _exc: row[0]):
+            if await conn.fetchval(db.q.insert_trace, *row) is not None:
+                inserted.add(row[0])
+    return inserted
 
 
 async def _check_nothing_new(conn: Any, db: Database, bundle: TraceBundle, *, earlier: bool) -> None:
@@ -523,8 +585,8 @@ async def _check_nothing_new(conn: Any, db: Database, bundle: TraceBundle, *, ea
         raise error
 
 
-async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Callable[[int], None]) -> None:
-    """COPY the spans in batches, each sent while the next one is being worked out.
+async def _copy_spans(conn: Any, db: Database, bundles: list[TraceBundle], on_spans: Callable[[int], None]) -> None:
+    """COPY the bundles' spans in batches, each sent while the next one is being worked out.
 
     One streamed COPY leaves the server's per-row foreign-key checks of every span to the
     end of the statement, after the last span is ready (measured: no faster than waiting).
@@ -533,14 +595,14 @@ async def _copy_spans(conn: Any, db: Database, bundle: TraceBundle, on_spans: Ca
     """
 
     async def copy(rows: list[tuple[Any, ...]]) -> None:
-        with _refusal(bundle):
+        with _refusal(lambda exc: _trace_of_row(rows, exc)):
             await conn.copy_records_to_table("spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=rows)
         on_spans(len(rows))
 
     copying: asyncio.Task[None] | None = None
     batch: list[tuple[Any, ...]] = []
     try:
-        for span in bundle.completing():
+        for span in (span for bundle in bundles for span in bundle.completing()):
             batch.append(_span_row(span))
             if len(batch) % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # the event loop sends what the socket has not taken yet

@@ -141,17 +141,17 @@ async def test_a_replacing_import_and_a_plain_one_do_not_deadlock(db_url: str, m
         await traces.import_bundles(db, [copy.deepcopy(stored)])
         changed = copy.deepcopy(stored)
         changed.trace.name = "changed"
-        write = traces._write_bundle
+        write = traces._write_bundles
         first_write = asyncio.Event()
 
-        async def slow_write(conn, db_, bundle, result, on_spans):  # type: ignore[no-untyped-def]
-            if bundle is changed_given[0] and not first_write.is_set():
+        async def slow_write(conn, db_, bundles, result, on_spans):  # type: ignore[no-untyped-def]
+            if changed_given[0] in bundles and not first_write.is_set():
                 first_write.set()
                 await asyncio.sleep(0.5)  # the window in which the other import writes
-            return await write(conn, db_, bundle, result, on_spans)
+            return await write(conn, db_, bundles, result, on_spans)
 
         changed_given = [long_trace(50, "t-w", message_bytes=100), changed]
-        monkeypatch.setattr(traces, "_write_bundle", slow_write)
+        monkeypatch.setattr(traces, "_write_bundles", slow_write)
         replacing = asyncio.create_task(traces.import_bundles(db, changed_given, replace=True, discard=True))
         await asyncio.wait_for(first_write.wait(), 10)
         plain = asyncio.create_task(traces.import_bundles(db, [long_trace(50, "t-w", message_bytes=100), copy.deepcopy(stored)]))

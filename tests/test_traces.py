@@ -470,3 +470,54 @@ def test_a_command_never_formats_the_value_it_worked_out(db_url: str) -> None:
     ctx = click.Context(click.Command("show"), obj=GlobalOptions(db=db_url))
     result = run(ctx, body)  # in the main thread, where asyncio.run sets its SIGINT handler
     assert isinstance(result, Large) and formatted == []
+
+
+# --- many traces in one import: one statement for their rows, COPY batches across them ----------
+
+
+async def test_many_traces_in_one_import_are_all_written_whole(db: Database) -> None:
+    bundles = [small_trace(f"t-{i:02d}", spans=3 + i % 4) for i in range(40)]
+    await traces.import_bundles(db, [small_trace("t-03", spans=6)])  # already stored: skipped
+    steps: list[int] = []
+    result = await traces.import_bundles(db, bundles, on_spans=steps.append)
+    assert result.skipped == ["t-03"] and result.imported == [b.trace.trace_id for b in bundles if b.trace.trace_id != "t-03"]
+    assert result.spans == sum(len(b.spans) for b in bundles) - 6 and sum(steps) == sum(len(b.spans) for b in bundles)
+    for bundle in bundles[:5] + bundles[-5:]:
+        assert by_id(await traces.get_trace(db, bundle.trace.trace_id)) == by_id(bundle)
+    assert await counts(db) == {"traces": 40, "agents": 40, "spans": sum(len(b.spans) for b in bundles)}
+
+
+async def test_two_copies_of_a_trace_among_many_are_stored_once_or_refused_when_they_differ(db: Database) -> None:
+    result = await traces.import_bundles(db, [small_trace("t-1"), small_trace("t-2"), small_trace("t-1"), small_trace("t-3")])
+    assert result.imported == ["t-1", "t-2", "t-3"] and result.skipped == ["t-1"]
+    assert await counts(db) == {"traces": 3, "agents": 3, "spans": 6}
+    with pytest.raises(InvalidInput, match="trace t-5 is given twice, with different spans"):
+        await traces.import_bundles(db, [small_trace("t-5"), small_trace("t-4"), small_trace("t-5", spans=3)])
+    assert await counts(db) == {"traces": 3, "agents": 3, "spans": 6}
+
+
+def _refused_in(bundle: TraceBundle, where: str) -> None:
+    if where == "trace name":
+        bundle.trace.name = "a\x00b"
+    elif where == "trace metadata":
+        bundle.trace.metadata = {"note": "a\x00b"}
+    elif where == "span input":
+        bundle.spans[1].input = {"text": "a\x00b"}
+    elif where == "span name":
+        bundle.spans[0].name = "a\x00b"
+    elif where == "surrogate":
+        bundle.spans[1].output = {"messages": [{"role": "assistant", "content": "x\ud800"}]}
+    else:
+        bundle.agents[0].name = "a\x00b"
+
+
+@pytest.mark.parametrize("where", ["trace name", "trace metadata", "span input", "span name", "surrogate", "agent name"])
+async def test_a_value_refused_among_many_traces_names_its_trace_and_writes_nothing(db: Database, where: str) -> None:
+    bundles = [small_trace(f"t-{i:02d}", spans=3) for i in range(30)]
+    _refused_in(bundles[17], where)
+    with pytest.raises(InvalidInput, match="^trace t-17: ") as info:
+        await traces.import_bundles(db, bundles)
+    assert info.value.trace_id == "t-17"  # type: ignore[attr-defined]
+    assert await counts(db) == {"traces": 0, "agents": 0, "spans": 0}
+    del bundles[17]
+    assert len((await traces.import_bundles(db, bundles)).imported) == 29  # and the connection is fine

@@ -40,6 +40,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (trace_id) DO NOTHING
 RETURNING trace_id
 
+-- name: insert_traces
+-- several at once, one array per column; those already stored are left alone
+INSERT INTO {schema}.traces
+    (trace_id, name, start_time, end_time, status, metadata, total_tokens,
+     total_cost_usd, total_latency_ms, agent_count)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::jsonb[],
+                     $7::bigint[], $8::float8[], $9::float8[], $10::integer[])
+ON CONFLICT (trace_id) DO NOTHING
+RETURNING trace_id
+
 -- name: list_traces
 SELECT t.trace_id, t.name, t.start_time, t.end_time, t.status, t.total_tokens,
        t.total_cost_usd, t.total_latency_ms, t.agent_count,
