@@ -474,20 +474,32 @@ def _refusal(trace_of: Callable[[BaseException], str | None]) -> Iterator[None]:
         raise error from exc
 
 
-def _trace_of_row(rows: list[tuple[Any, ...]], exc: BaseException) -> str | None:
-    """The trace of the row a COPY of `rows` (trace id first) was refused for: the server names
-    its line; a text that cannot be encoded is looked for; else the batch's one trace, if one."""
-    context = getattr(exc, "context", None) or ""
-    line = re.search(r"\bCOPY \S+, line (\d+)", context)
+def _trace_of_row(
+    rows: list[tuple[Any, ...]], owners: list[TraceBundle], exc: BaseException
+) -> str | None:
+    """The trace a COPY of `rows` (`owners[i]` is row i's bundle) was refused for. The server
+    names the row's line last in its error context; a text that cannot be encoded is looked
+    for; a refusal of neither kind (a number out of range, a foreign key) is put down to the
+    batch's one trace, or else to the first whose values the checks of `trace import` refuse.
+    None rather than a guess."""
+    lines = (getattr(exc, "context", None) or "").splitlines()
+    line = re.fullmatch(r"COPY \S+, line (\d+)(?:, column \S+)?", lines[-1]) if lines else None
     if line and 1 <= int(line.group(1)) <= len(rows):
-        return rows[int(line.group(1)) - 1][0]
+        return owners[int(line.group(1)) - 1].trace.trace_id
     unicode = exc if isinstance(exc, UnicodeEncodeError) else exc.__cause__ or exc.__context__
     if isinstance(unicode, UnicodeEncodeError) and isinstance(unicode.object, str):
-        for row in rows:
+        for row, owner in zip(rows, owners):
             if any(_holds_text(value, unicode.object) for value in row):
-                return row[0]
-    found = {row[0] for row in rows}
-    return found.pop() if len(found) == 1 else None
+                return owner.trace.trace_id
+    suspects = list({id(owner): owner for owner in owners}.values())
+    if len(suspects) == 1:
+        return suspects[0].trace.trace_id
+    for bundle in suspects:
+        try:
+            validate_bundle(bundle, "")
+        except InvalidInput:
+            return bundle.trace.trace_id
+    return None
 
 
 def _holds_text(value: Any, text: str) -> bool:
@@ -514,28 +526,34 @@ async def _write_bundles(
     skipped (importing again changes nothing), once its spans are checked to be stored too."""
     inserted = await _insert_traces(conn, db, bundles)
     new: list[TraceBundle] = []
-    again: list[TraceBundle] = []
+    skipped: list[TraceBundle] = []
     for bundle in bundles:
         if bundle.trace.trace_id in inserted:
-            inserted.discard(bundle.trace.trace_id)  # a second copy in this import is checked, not written
+            inserted.discard(bundle.trace.trace_id)  # the first copy is written, any other checked
             new.append(bundle)
         else:
-            again.append(bundle)
+            skipped.append(bundle)
+    written = {bundle.trace.trace_id for bundle in new}
+    copies = [bundle for bundle in skipped if bundle.trace.trace_id in written]
+    for bundle in skipped:  # stored before this import: checked before anything is written
+        if bundle.trace.trace_id not in written:
+            await _check_nothing_new(conn, db, bundle, earlier=False)
+            on_spans(len(bundle.spans))
     if any(bundle.spans for bundle in new):
         await _copy_spans(conn, db, new, on_spans)
     # after the spans: a pending bundle's agent config comes from their payloads
+    owners = [b for b in new for _ in b.agents]
     rows = [(b.trace.trace_id, a.agent_id, a.name, a.role, a.model, a.framework, a.config or {}) for b in new for a in b.agents]
     if rows:
-        with _refusal(lambda exc: _trace_of_row(rows, exc)):
+        with _refusal(lambda exc: _trace_of_row(rows, owners, exc)):
             await conn.copy_records_to_table("agents", schema_name=db.schema, columns=AGENT_COLUMNS, records=rows)
+    for bundle in copies:
+        await _check_nothing_new(conn, db, bundle, earlier=True)
+        on_spans(len(bundle.spans))
     for bundle in new:
         result.imported.append(bundle.trace.trace_id)
         result.spans += len(bundle.spans)
-    written = set(result.imported)
-    for bundle in again:
-        await _check_nothing_new(conn, db, bundle, earlier=bundle.trace.trace_id in written)
-        result.skipped.append(bundle.trace.trace_id)
-        on_spans(len(bundle.spans))
+    result.skipped.extend(bundle.trace.trace_id for bundle in skipped)
 
 
 async def _insert_traces(conn: Any, db: Database, bundles: list[TraceBundle]) -> set[str]:
@@ -546,6 +564,9 @@ async def _insert_traces(conn: Any, db: Database, bundles: list[TraceBundle]) ->
         for t in (bundle.trace for bundle in bundles)
     ]  # fmt: skip
     if len(rows) > 1:
+        # the stored ones held until the import commits: one deleted meanwhile would make the
+        # check of a skipped trace's spans fail (one trace alone is checked at once instead)
+        await conn.fetch(db.q.share_stored_traces, [row[0] for row in rows])
         try:
             async with conn.transaction():  # a savepoint: a refused row is then looked for one at a time
                 return {r[0] for r in await conn.fetch(db.q.insert_traces, *zip(*rows))}
@@ -594,27 +615,29 @@ async def _copy_spans(conn: Any, db: Database, bundles: list[TraceBundle], on_sp
     before, and grows while it is busy. All of it is one transaction, as before.
     """
 
-    async def copy(rows: list[tuple[Any, ...]]) -> None:
-        with _refusal(lambda exc: _trace_of_row(rows, exc)):
+    async def copy(rows: list[tuple[Any, ...]], owners: list[TraceBundle]) -> None:
+        with _refusal(lambda exc: _trace_of_row(rows, owners, exc)):
             await conn.copy_records_to_table("spans", schema_name=db.schema, columns=SPAN_COLUMNS, records=rows)
         on_spans(len(rows))
 
     copying: asyncio.Task[None] | None = None
     batch: list[tuple[Any, ...]] = []
+    owners: list[TraceBundle] = []  # each row's bundle
     try:
-        for span in (span for bundle in bundles for span in bundle.completing()):
+        for bundle, span in ((bundle, span) for bundle in bundles for span in bundle.completing()):
             batch.append(_span_row(span))
+            owners.append(bundle)
             if len(batch) % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # the event loop sends what the socket has not taken yet
                 if copying is None or copying.done():
                     if copying is not None:
                         copying.result()  # the server's error, if it refused a row
                     if len(batch) >= _MIN_BATCH:
-                        copying, batch = asyncio.create_task(copy(batch)), []
+                        copying, batch, owners = asyncio.create_task(copy(batch, owners)), [], []
         if copying is not None:
             await _unless_lost(conn, copying)
         if batch:
-            await _unless_lost(conn, asyncio.create_task(copy(batch)))
+            await _unless_lost(conn, asyncio.create_task(copy(batch, owners)))
     except BaseException:
         if copying is not None:  # never leave a COPY running on the connection
             try:

@@ -156,7 +156,7 @@ a {f['export_mb']:.0f} MB export. In one process, best of {runs} runs, interleav
 | baseline: returned as the task's result (asyncio formats the task's repr, trace included) | {s('returned')} |
 
 The two writers give the same text on this trace: {'yes' if f['same_text'] else 'no'} (they differ only in
-how exponents are written, `1e16` against `1e+16`).
+the form of some floats, `1e16` against `1e+16`, `0.0000504` against `5.04e-05`).
 
 Whole processes, start-up included, median of {runs}:
 

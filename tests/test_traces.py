@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
@@ -443,10 +444,10 @@ def test_indented_json_is_written_as_the_standard_library_writes_it(sort_keys: b
     assert dumps_pretty(value, sort_keys=sort_keys) == json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)
 
 
-def test_indented_json_differs_only_in_how_exponents_are_written() -> None:
-    value = [1e16, 1e-05, 1.5e300, 1e22]
+def test_indented_json_differs_only_in_the_form_of_some_floats() -> None:
+    value = [1e16, 1e-05, 5.04e-05, 1.5e300, 1e22]
     text = dumps_pretty(value)
-    assert text == "[\n  1e16,\n  0.00001,\n  1.5e300,\n  1e22\n]"
+    assert text == "[\n  1e16,\n  0.00001,\n  0.0000504,\n  1.5e300,\n  1e22\n]"
     assert json.loads(text) == value
 
 
@@ -507,11 +508,20 @@ def _refused_in(bundle: TraceBundle, where: str) -> None:
         bundle.spans[0].name = "a\x00b"
     elif where == "surrogate":
         bundle.spans[1].output = {"messages": [{"role": "assistant", "content": "x\ud800"}]}
+    elif where == "text that looks like the server's context":  # a tool's output quoting psql
+        bundle.spans[1].output = {"result": "psql: ERROR: bad row\nCONTEXT:  COPY users, line 2\x00"}
+    elif where == "tokens out of range":  # no line: refused while the row is encoded
+        bundle.spans[2].input_tokens = 2**70
+    elif where == "span of an unknown trace":  # no line: the foreign key is checked after the rows
+        bundle.spans[2].trace_id = "nope"
     else:
         bundle.agents[0].name = "a\x00b"
 
 
-@pytest.mark.parametrize("where", ["trace name", "trace metadata", "span input", "span name", "surrogate", "agent name"])
+@pytest.mark.parametrize("where", [
+    "trace name", "trace metadata", "span input", "span name", "surrogate", "agent name",
+    "text that looks like the server's context", "tokens out of range", "span of an unknown trace",
+])  # fmt: skip
 async def test_a_value_refused_among_many_traces_names_its_trace_and_writes_nothing(db: Database, where: str) -> None:
     bundles = [small_trace(f"t-{i:02d}", spans=3) for i in range(30)]
     _refused_in(bundles[17], where)
@@ -521,3 +531,27 @@ async def test_a_value_refused_among_many_traces_names_its_trace_and_writes_noth
     assert await counts(db) == {"traces": 0, "agents": 0, "spans": 0}
     del bundles[17]
     assert len((await traces.import_bundles(db, bundles)).imported) == 29  # and the connection is fine
+
+
+async def test_a_stored_trace_skipped_among_many_is_kept_until_the_import_commits(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `trace delete` of it waits for the import, instead of making it fail half-way."""
+    db = Database(await create_pool(db_url, max_size=2), owned=True)
+    try:
+        await traces.import_bundles(db, [small_trace("stored")])
+        copy_spans = traces._copy_spans
+        copying = asyncio.Event()
+
+        async def slow_copy(*args: Any) -> None:
+            copying.set()
+            await asyncio.sleep(0.5)  # the window in which the delete comes
+            await copy_spans(*args)
+
+        monkeypatch.setattr(traces, "_copy_spans", slow_copy)
+        importing = asyncio.create_task(traces.import_bundles(db, [small_trace("stored")] + [small_trace(f"n{i}") for i in range(5)]))
+        await asyncio.wait_for(copying.wait(), 10)
+        deleting = asyncio.create_task(traces.delete_trace(db, "stored"))
+        result = await importing
+        assert result.skipped == ["stored"] and len(result.imported) == 5
+        assert await asyncio.wait_for(deleting, 10) == "stored"
+    finally:
+        await db.close()

@@ -25,6 +25,12 @@ DELETE FROM {schema}.traces WHERE trace_id = ANY($1::text[]) RETURNING trace_id
 -- In id order, as imports write: two imports locking in different orders would deadlock.
 SELECT trace_id FROM {schema}.traces WHERE trace_id = ANY($1::text[]) ORDER BY trace_id FOR UPDATE
 
+-- name: share_stored_traces
+-- The given traces that are stored, held until the import commits (a delete waits, while
+-- checkpoints and replays of them can still be written): a trace the import skips as already
+-- stored stays there until it has said so. In id order, as lock_stored_traces.
+SELECT trace_id FROM {schema}.traces WHERE trace_id = ANY($1::text[]) ORDER BY trace_id FOR KEY SHARE
+
 -- name: work_of_traces
 -- How many checkpoints and replays each of the given traces has (after the lock above).
 SELECT t.trace_id,
