@@ -208,7 +208,8 @@ class CheckpointManager:
             seen = await self._existing(conn, trace_id)
             rows = await self._list_rows(conn, trace_id, seen, span_ids)
         read_done = clock()
-        plan = self._plan(bundle, span_ids, seen, rows, auto=auto, name=name)
+        with traces.gc_paused():  # the states and their encoding: 20,000 steps 5.8 s, not 7.6
+            plan = self._plan(bundle, span_ids, seen, rows, auto=auto, name=name)
         write_started = clock()
         encode_s, reencode_s = write_started - read_done, 0.0
         try:
@@ -218,7 +219,8 @@ class CheckpointManager:
                 if existing != seen:  # another run wrote or deleted meanwhile
                     rows = await self._list_rows(conn, trace_id, existing, span_ids)
                     again = clock()
-                    plan = self._plan(bundle, span_ids, existing, rows, auto=auto, name=name)
+                    with traces.gc_paused():
+                        plan = self._plan(bundle, span_ids, existing, rows, auto=auto, name=name)
                     reencode_s = clock() - again
                 missing = [s for s in span_ids if s not in existing]
                 if plan is not None:
@@ -345,6 +347,10 @@ class CheckpointManager:
         return (await self.get_checkpoint(checkpoint_id)).state or {}
 
     async def get_checkpoint(self, checkpoint_id: str) -> Checkpoint:
+        with traces.gc_paused():  # a late checkpoint's state is a whole history of decoded values
+            return await self._get_checkpoint_again_if_gone(checkpoint_id)
+
+    async def _get_checkpoint_again_if_gone(self, checkpoint_id: str) -> Checkpoint:
         try:
             return await self._get_checkpoint(checkpoint_id)
         except _ContentMissing:
@@ -439,14 +445,36 @@ class CheckpointManager:
 
 def _unused(candidates: set[bytes], singles: Iterable[Iterable[bytes]], rows: Iterable[ListRow]) -> list[bytes]:
     """The candidate hashes that no other checkpoint names: not among their single values,
-    nor in any remaining list's own entries (a list's other entries are in its base's rows)."""
-    named = {h for hashes in singles for h in hashes}
+    nor in any remaining list's own entries (a list's other entries are in its base's rows).
+
+    A few candidates are searched for in all the entries at once (at C speed); many, as a
+    checkpoint at a power-of-two step of a long trace has, are struck off entry by entry: a
+    search per candidate took 141 s for the checkpoint at step 32,768 of a 60,000-step trace."""
+    left = candidates - {h for hashes in singles for h in hashes}
+    if not left:
+        return []
     packed = b"".join(row.added for row in rows)  # every entry starts at a multiple of HASH_SIZE
+    if len(left) <= _SEARCHED:
+        return searched_unused(left, packed)
+    for at in range(0, len(packed), HASH_SIZE):
+        left.discard(packed[at : at + HASH_SIZE])
+        if not left:
+            break
+    return list(left)
+
+
+def searched_unused(hashes: Iterable[bytes], packed: bytes) -> list[bytes]:
+    """The hashes that are no entry of `packed` (entries at multiples of HASH_SIZE), a search each."""
     unused = []
-    for h in candidates - named:
+    for h in hashes:
         at = packed.find(h)
         while at != -1 and at % HASH_SIZE:
             at = packed.find(h, at + 1)
         if at == -1:
             unused.append(h)
     return unused
+
+
+# Up to this many candidates a search each is quicker than one pass over every entry (a search
+# reads about as many bytes per nanosecond as a pass takes nanoseconds per 16-byte entry).
+_SEARCHED = 32

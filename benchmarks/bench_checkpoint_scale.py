@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from agenttrace_replay import traces
 from agenttrace_replay.db import Database, create_pool, migrations
@@ -52,12 +53,55 @@ async def measure(url: str) -> dict[str, float]:
     try:
         manager = CheckpointManager(db)
         started = time.perf_counter()
-        _ids, created = await manager.auto_checkpoint(TRACE_ID)
+        ids, created = await manager.auto_checkpoint(TRACE_ID)
         wall = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return {"wall_s": wall, "peak_mb": peak_mb, "created": created, **manager.last_timings}
+        return {"wall_s": wall, "peak_mb": peak_mb, "created": created, **manager.last_timings,
+                **await measure_delete(manager, ids)}  # fmt: skip
     finally:
         await db.close()
+
+
+def unused_by_search(candidates: set[bytes], singles: Any, rows: Any) -> list[bytes]:
+    """The baseline: how `checkpoint._unused` worked before, one search of every entry per candidate."""
+    from agenttrace_replay.checkpoint import searched_unused
+
+    named = {h for hashes in singles for h in hashes}
+    return searched_unused(candidates - named, b"".join(row.added for row in rows))
+
+
+async def measure_delete(manager: Any, ids: list[str]) -> dict[str, float]:
+    """`checkpoint delete` of the checkpoint at the largest power-of-two step, whose lists hold
+    the most entries of their own; its search for unused values timed again on the same input,
+    and with the baseline where that takes under a minute (up to 20,000 steps)."""
+    from agenttrace_replay import checkpoint
+
+    step = 1 << ((len(ids) - 1).bit_length() - 1)  # ids[k] is the checkpoint at step k
+    seen: list[tuple[Any, ...]] = []
+    unused = checkpoint._unused
+
+    def keeping(*args: Any) -> list[bytes]:
+        args = (args[0], [list(s) for s in args[1]], list(args[2]))
+        seen.append(args)
+        return unused(*args)
+
+    checkpoint._unused = keeping  # type: ignore[assignment]
+    try:
+        started = time.perf_counter()
+        assert (await manager.get_checkpoint(ids[step])).step == step
+        await manager.delete_checkpoint(ids[step])
+        figures = {"delete_step": step, "delete_s": time.perf_counter() - started}
+    finally:
+        checkpoint._unused = unused  # type: ignore[assignment]
+    started = time.perf_counter()
+    now = sorted(unused(*seen[0]))
+    figures["unused_s"] = time.perf_counter() - started
+    figures["candidates"] = len(seen[0][0])
+    if len(ids) <= 20_000:
+        started = time.perf_counter()
+        assert sorted(unused_by_search(*seen[0])) == now
+        figures["unused_before_s"] = time.perf_counter() - started
+    return figures
 
 
 def run_size(server_url: str, steps: int) -> dict[str, float] | str:
@@ -91,6 +135,11 @@ def report(results: list[tuple[int, dict[str, float] | str]]) -> str:
             f"{result['peak_mb'] / first['peak_mb']:.1f}x | {steps / first_steps:.0f}x |"
         )
     table = "\n".join(rows)
+    deletes = "\n".join(
+        f"| {steps:,} | {r['delete_step']:,} | {r['candidates']:,} | {r['delete_s']:.2f} s | {r['unused_s'] * 1000:.0f} ms | "
+        + (f"{r['unused_before_s']:.2f} s |" if "unused_before_s" in r else "not run (minutes) |")
+        for steps, r in results if isinstance(r, dict)
+    )  # fmt: skip
     return f"""## Checkpoints at scale
 
 `checkpoint auto` on traces of N steps (one agent, one LLM call per step, each adding a
@@ -102,6 +151,16 @@ growth from the smallest size: its last two columns.
 | steps | wall time | peak memory | encoding / write transaction | time / memory vs {first_steps:,} steps | steps vs {first_steps:,} |
 |---|---|---|---|---|---|
 {table}
+
+`checkpoint delete` of the checkpoint at the largest power-of-two step (its lists hold the
+most entries of their own, so the most stored values may be its alone), after the `auto` run;
+then its search for the values no other checkpoint uses, timed again on the same input, now
+(many candidates: one pass over every entry) and as before (one search of every entry per
+candidate):
+
+| steps | step deleted | candidate values | delete | search now | search before |
+|---|---|---|---|---|---|
+{deletes}
 
 Before commit b1e20db the states each copied the whole history, and the encoder hashed all
 of every copy: on this trace 20,000 steps took 168 s and 9.5 GB, and a 60,001-span trace

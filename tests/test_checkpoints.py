@@ -658,3 +658,25 @@ async def test_checkpoint_ids_are_found_in_upper_case(db: Database) -> None:
     ids = await CheckpointManager(db).auto_checkpoint_trace("trace-weather")
     assert await CheckpointManager(db).resolve_id(ids[0].upper()) == ids[0]
     assert await CheckpointManager(db).resolve_id(ids[0][:9].upper()) == ids[0]
+
+
+@pytest.mark.parametrize("count", [5, 32, 33, 400])
+def test_the_hashes_only_a_deleted_checkpoint_used_are_found_among_few_or_many(count: int) -> None:
+    """A search per candidate when there are few, one pass over the entries when there are many."""
+    from agenttrace_replay.checkpoint import _unused
+    from agenttrace_replay.storage import HASH_SIZE, ListRow
+
+    rng = random.Random(count)
+    candidates = [rng.randbytes(HASH_SIZE) for _ in range(count)]
+    others = [rng.randbytes(HASH_SIZE) for _ in range(500)]
+    split = candidates[-1]  # its bytes are there, across two entries: that is no entry of it
+    in_singles, in_lists = set(candidates[0::5]) - {split}, set(candidates[1::3]) - {split}
+    entries = others + sorted(in_lists - in_singles)
+    rng.shuffle(entries)
+    straddling = b"".join(entries) + b"\1" * 8 + split[:8] + split[8:] + b"\2" * 8
+    assert straddling.find(split) % HASH_SIZE == 8
+    rows = [ListRow("c1", "messages", None, None, 0, straddling[: len(straddling) // 32 * 16]),
+            ListRow("c2", "messages", None, None, 0, straddling[len(straddling) // 32 * 16 :])]  # fmt: skip
+    unused = _unused(set(candidates), [list(in_singles)], rows)
+    assert len(unused) == len(set(unused))
+    assert set(unused) == set(candidates) - in_singles - in_lists

@@ -24,10 +24,10 @@ def _print_list(checkpoints, as_json: bool) -> None:  # type: ignore[no-untyped-
     if as_json:
         print_json([c.as_dict() for c in checkpoints])
         return
-    from agenttrace_replay.cli.render import checkpoint_table
+    from agenttrace_replay.cli.render import checkpoint_table, print_lines
 
     out = stdout()
-    out.print(checkpoint_table(checkpoints, out.width))
+    print_lines(out, checkpoint_table(checkpoints, out.width))
 
 
 @app.command("auto")

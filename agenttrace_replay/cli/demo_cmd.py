@@ -31,11 +31,11 @@ def demo(ctx: typer.Context, json: JsonFlag = False) -> None:
     if json:
         print_json({**result.as_dict(), "sample_traces": sorted(sample_ids)})
         return
-    from agenttrace_replay.cli.render import trace_table
+    from agenttrace_replay.cli.render import print_lines, trace_table
 
     out = stdout()
     out.print(f"loaded {len(result.imported)} sample trace(s) ({len(result.skipped)} were already there)\n")
-    out.print(trace_table(rows, out.width))
+    print_lines(out, trace_table(rows, out.width))
     first = rows[0]["trace_id"] if rows else "TRACE"
     out.print("\nTry next:")
     for line in (

@@ -240,10 +240,10 @@ def list_(
     if json:
         print_json(rows)
         return
-    from agenttrace_replay.cli.render import trace_table
+    from agenttrace_replay.cli.render import print_lines, trace_table
 
     out = stdout()
-    out.print(trace_table(rows, out.width))
+    print_lines(out, trace_table(rows, out.width))
 
 
 @app.command("show")
