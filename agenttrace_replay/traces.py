@@ -713,22 +713,40 @@ async def _read_trace(conn: Any, db: Database, full_id: str) -> TraceBundle:
     agents = await conn.fetch(db.q.get_agents, full_id)
     with gc_paused():  # the spans' decoded payloads: half the time of reading a large trace otherwise
         spans = await conn.fetch(db.q.get_spans, full_id)
-        span_records = [SpanRecord(**dict(s)) for s in spans]
+        return _bundle(row, agents, spans)
+
+
+def _bundle(row: Any, agents: list[Any], spans: list[Any]) -> TraceBundle:
     fields = dict(row)
     version = fields.pop("imported_at")
-    return TraceBundle(TraceRecord(**fields), [AgentRecord(**dict(a)) for a in agents], span_records, version=version)
+    return TraceBundle(
+        TraceRecord(**fields), [AgentRecord(**dict(a)) for a in agents], [SpanRecord(**dict(s)) for s in spans],
+        version=version,
+    )
 
 
 async def export_traces(db: "Database | asyncpg.Pool", trace_ids: list[str]) -> str:
+    """The traces (ids or unique prefixes) in the native format, read in one snapshot: an id
+    looked up each, then three queries for all of them (read one by one, in a transaction
+    each, 5,000 traces took 2.3 ms each)."""
     db = Database.wrap(db)  # an asyncpg pool works too
     from agenttrace_replay.importers.native import dumps
 
-    bundles: dict[str, TraceBundle] = {}  # a trace named twice (by two prefixes) is exported once
-    for given in trace_ids:
-        bundle = await get_trace(db, given)
-        bundles.setdefault(bundle.trace.trace_id, bundle)
+    async with db.acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            # a trace named twice (by two prefixes) is exported once
+            full_ids = list(dict.fromkeys([await resolve_trace_id(db, given, conn) for given in trace_ids]))
+            with gc_paused():
+                rows = {r["trace_id"]: r for r in await conn.fetch(db.q.get_traces, full_ids)}
+                agents: dict[str, list[Any]] = {}
+                for agent in await conn.fetch(db.q.get_agents_of_traces, full_ids):
+                    agents.setdefault(agent["trace_id"], []).append(agent)
+                spans: dict[str, list[Any]] = {}
+                for span in await conn.fetch(db.q.get_spans_of_traces, full_ids):
+                    spans.setdefault(span["trace_id"], []).append(span)
+                bundles = [_bundle(rows[t], agents.get(t, []), spans.get(t, [])) for t in full_ids]
     with gc_paused():
-        return dumps(list(bundles.values()))
+        return dumps(bundles)
 
 
 async def delete_trace(db: "Database | asyncpg.Pool", trace_id: str) -> str:

@@ -555,3 +555,18 @@ async def test_a_stored_trace_skipped_among_many_is_kept_until_the_import_commit
         assert await asyncio.wait_for(deleting, 10) == "stored"
     finally:
         await db.close()
+
+
+async def test_many_traces_export_in_one_snapshot_as_each_alone(db: Database) -> None:
+    bundles = [small_trace(f"t-{i:02d}", spans=1 + i % 3) for i in range(30)]
+    bundles[4].agents = []
+    bundles[5].spans = []
+    await traces.import_bundles(db, bundles)
+    asked = ["t-29", "t-0", "t-01", "t-15", "t-29", "t-04", "t-05"]  # "t-0" is a prefix of t-00..t-09: ambiguous
+    with pytest.raises(AmbiguousId):
+        await traces.export_traces(db, asked)
+    asked[1] = "t-00"
+    together = json.loads(await traces.export_traces(db, asked))["traces"]
+    alone = [json.loads(await traces.export_traces(db, [t]))["traces"][0] for t in ["t-29", "t-00", "t-01", "t-15", "t-04", "t-05"]]
+    assert together == alone and [t["trace"]["trace_id"] for t in together] == ["t-29", "t-00", "t-01", "t-15", "t-04", "t-05"]
+    assert together[4]["agents"] == [] and together[5]["spans"] == []

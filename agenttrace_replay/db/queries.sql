@@ -91,6 +91,22 @@ SELECT span_id, trace_id, parent_span_id, agent_id, name, kind, start_time, end_
 FROM {schema}.spans WHERE trace_id = $1
 ORDER BY start_time NULLS LAST, span_id
 
+-- name: get_traces
+-- Several traces at once (trace export): the same columns and orders as the three above.
+SELECT trace_id, name, start_time, end_time, status, metadata, total_tokens,
+       total_cost_usd, total_latency_ms, agent_count, imported_at
+FROM {schema}.traces WHERE trace_id = ANY($1::text[])
+
+-- name: get_agents_of_traces
+SELECT agent_id, trace_id, name, role, model, framework, config
+FROM {schema}.agents WHERE trace_id = ANY($1::text[]) ORDER BY trace_id, agent_id
+
+-- name: get_spans_of_traces
+SELECT span_id, trace_id, parent_span_id, agent_id, name, kind, start_time, end_time,
+       status, model, input_tokens, output_tokens, cost_usd, input, output, error, attributes
+FROM {schema}.spans WHERE trace_id = ANY($1::text[])
+ORDER BY trace_id, start_time NULLS LAST, span_id
+
 -- name: span_ids_of_trace
 SELECT span_id FROM {schema}.spans WHERE trace_id = $1
 
