@@ -115,13 +115,17 @@ def dumps_text(value: Any) -> str:
     return _encoder.encode(value).decode()
 
 
-def dumps_pretty(value: Any, *, sort_keys: bool = False) -> str:
-    """Indented JSON text (two spaces, non-ASCII characters as they are) of a value made of
-    JSON types only: what `json.dumps(value, indent=2, ensure_ascii=False)` writes but for
-    the form of some floats (`1e16` for `1e+16`, `0.0000504` for `5.04e-05`: the same
-    numbers), and about eight times faster (a 97 MB export: 0.33 s
-    against 2.6 s). Both refuse values nested about 1,000 levels deep (RecursionError)."""
-    return msgspec.json.format(msgspec.json.encode(value, order="sorted" if sort_keys else None), indent=2).decode()
+def dumps_pretty(value: Any, *, sort_keys: bool = False, default: Any = None) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=default)`,
+    the same text, about three times faster on large values (a 97 MB export: 0.7 s against
+    2.0 s): the standard library indents in Python, so its C encoder writes the value
+    compact and msgspec indents that. What msgspec cannot read back (NaN, infinities, a lone
+    surrogate) is left to the standard library, as is a value nested too deep."""
+    compact = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, default=default)
+    try:
+        return msgspec.json.format(compact.encode(), indent=2).decode()
+    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=default)
 
 
 class _Raw(str):

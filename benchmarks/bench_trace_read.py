@@ -8,8 +8,9 @@ fresh database of a throwaway embedded PostgreSQL. Side by side, in one process,
 the runs, interleaved:
 
 * reading the trace with the cyclic garbage collector paused (`traces.gc_paused`) against on;
-* writing the export document: `jsonio.dumps_pretty` (msgspec) against the standard
-  library's `json.dumps(indent=2, sort_keys=True, ensure_ascii=False)`, which it replaced;
+* writing the export document: `jsonio.dumps_pretty` (the standard library's C encoder,
+  indented by msgspec) against `json.dumps(indent=2, sort_keys=True, ensure_ascii=False)`,
+  which indents in Python and which it replaced;
 * handing the read trace out of `asyncio.run`: kept aside (what `cli.common.run` does) against
   returned as the task's result, which made asyncio format the task's repr, and with it the
   whole trace, when it put back the SIGINT handler.
@@ -150,13 +151,12 @@ a {f['export_mb']:.0f} MB export. In one process, best of {runs} runs, interleav
 |---|---|
 | **reading the trace from the database** (`traces.get_trace`), cyclic garbage collector paused | {s('read')} |
 | baseline: the same with the collector on, as before (it walks every decoded payload, again and again) | {s('read_gc')} |
-| **writing the export document** (`jsonio.dumps_pretty`, msgspec) | {s('msgspec')} |
+| **writing the export document** (`jsonio.dumps_pretty`: the C encoder, indented by msgspec) | {s('msgspec')} |
 | baseline: the standard library's `json.dumps(indent=2, sort_keys=True)` | {s('stdlib')} |
 | **handing the trace out of `asyncio.run`**, kept aside | {s('kept')} |
 | baseline: returned as the task's result (asyncio formats the task's repr, trace included) | {s('returned')} |
 
-The two writers give the same text on this trace: {'yes' if f['same_text'] else 'no'} (they differ only in
-the form of some floats, `1e16` against `1e+16`, `0.0000504` against `5.04e-05`).
+The two writers give the same text: {'yes' if f['same_text'] else 'no'}.
 
 Whole processes, start-up included, median of {runs}:
 

@@ -444,11 +444,12 @@ def test_indented_json_is_written_as_the_standard_library_writes_it(sort_keys: b
     assert dumps_pretty(value, sort_keys=sort_keys) == json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False)
 
 
-def test_indented_json_differs_only_in_the_form_of_some_floats() -> None:
-    value = [1e16, 1e-05, 5.04e-05, 1.5e300, 1e22]
-    text = dumps_pretty(value)
-    assert text == "[\n  1e16,\n  0.00001,\n  0.0000504,\n  1.5e300,\n  1e22\n]"
-    assert json.loads(text) == value
+@pytest.mark.parametrize("value", [
+    [1e16, 1e-05, 5.04e-05, 1.5e300, 1e22, -0.0], {"nan": float("nan"), "inf": [float("inf")]}, {"lone": "a\ud800b"},
+    {"when": datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc), "n": 3},
+])  # fmt: skip
+def test_indented_json_is_the_standard_librarys_for_floats_and_what_msgspec_cannot_read(value: Any) -> None:
+    assert dumps_pretty(value, default=str) == json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def test_a_command_never_formats_the_value_it_worked_out(db_url: str) -> None:

@@ -4,7 +4,6 @@ turning errors into one line and an exit code, and writing data to stdout.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -240,7 +239,9 @@ def _json_default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    write_stdout(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    from agenttrace_replay.jsonio import dumps_pretty
+
+    write_stdout(dumps_pretty(data, default=_json_default) + "\n")
 
 
 def note(text: str) -> None:

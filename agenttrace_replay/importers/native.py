@@ -2,8 +2,7 @@
 
 It round-trips exactly: export, import into an empty database and export again gives the
 same bytes (keys sorted, two-space indent, non-ASCII characters as they are, timestamps as
-ISO 8601 in UTC with microseconds). Some floats are written in another form than older
-exports have (`1e16` for `1e+16`, `0.0000504` for `5.04e-05`); both read as the same numbers.
+ISO 8601 in UTC with microseconds).
 """
 
 from __future__ import annotations
