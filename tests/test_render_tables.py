@@ -69,3 +69,17 @@ def test_listings_are_drawn_fast_when_they_fit_and_by_rich_when_not(width: int, 
         assert len(lines) == 31 and all(cell_len(line) <= width for line in lines)
         if fast:  # every column there, the first row first
             assert lines[0].split()[0] in ("step", "trace") and lines[1].split()[0] in ("0", traces[0]["trace_id"][:12])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_replay_listing_is_what_its_rich_table_draws(seed: int) -> None:
+    from agenttrace_replay.cli.render_replay import replay_table
+
+    rng = random.Random(seed)
+    rows = [{"replay_id": f"rpl-{rng.getrandbits(48):012x}", "step": rng.randint(0, 30000), "span_name": rng.choice(WORDS + [None]),
+             "span_kind": rng.choice(["llm_call", None]), "executor": rng.choice(["mock", "openai", "langgraph"]),
+             "success": rng.random() < 0.7, "has_changes": rng.choice([None, True, False]),
+             "duration_ms": rng.uniform(0.1, 400000)} for _ in range(rng.randint(1, 12))]  # fmt: skip
+    lines, table = replay_table(rows, 200), replay_table(rows, 1)  # too narrow for lines: Rich's Table
+    assert isinstance(lines, Lines) and isinstance(table, Table)
+    assert drawn(lines, 200) == drawn(table, 200)

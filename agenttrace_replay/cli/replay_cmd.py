@@ -166,9 +166,11 @@ def list_(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace i
     if not rows:
         sys.stderr.write("no replays for this trace yet (run one with: agenttrace-replay replay run CHK)\n")
         return
+    from agenttrace_replay.cli.render import print_lines
     from agenttrace_replay.cli.render_replay import replay_table
 
-    stdout().print(replay_table(rows))
+    out = stdout()
+    print_lines(out, replay_table(rows, out.width))
 
 
 def diff(
