@@ -265,7 +265,7 @@ def _run_on_a_terminal(args: list[str], answer: str, timeout: float = 60) -> tup
     except OSError as exc:  # pragma: no cover - a sandbox without pseudo-terminals
         pytest.skip(f"no pseudo-terminal: {exc}")
     proc = subprocess.Popen([sys.executable, "-m", "agenttrace_replay", *args], stdin=terminal, stderr=terminal,
-                            stdout=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+                            stdout=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
     os.close(terminal)
     seen = b""
     deadline = time.monotonic() + timeout
