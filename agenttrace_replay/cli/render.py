@@ -91,11 +91,26 @@ def lines_table(
     return out
 
 
+def fixed_table(
+    headers: list[str], rows: list[list[Text]], widths: list[int], right: set[int], *, pad_edge: bool, width: int | None
+) -> Lines | Table:
+    """Columns of fixed widths: `lines_table` when they fit `width`, else Rich's Table of them."""
+    lines = lines_table(headers, rows, widths, right, pad_edge=pad_edge, width=width)
+    if lines is not None:
+        return lines
+    table = Table(box=None, header_style="bold", pad_edge=pad_edge)
+    for i, header in enumerate(headers):
+        table.add_column(header, no_wrap=True, overflow="ellipsis", min_width=widths[i], max_width=widths[i],
+                         justify="right" if i in right else "left")  # fmt: skip
+    for cells in rows:  # Text, never markup: a name like "[/]" is shown as written
+        table.add_row(*cells)
+    return table
+
+
 def trace_table(rows: list[dict[str, Any]], width: int | None = None) -> Table | Text:
     """The traces, one line each in ``width`` columns: only the name gives way."""
     if not rows:
         return Text("no traces (import some with: agenttrace-replay trace import FILE, or try: agenttrace-replay demo)")
-    table = Table(box=None, header_style="bold", pad_edge=False)
     cells = [
         [
             printable(short_id(r["trace_id"]), one_line=True), printable(r["name"] or "", one_line=True),
@@ -114,14 +129,7 @@ def trace_table(rows: list[dict[str, Any]], width: int | None = None) -> Table |
                 name.truncate(widths[1], overflow="ellipsis")
                 c[1] = name.plain
     texts = [[Text(c, style=STATUS_STYLE.get(c, "") if i == 3 else "") for i, c in enumerate(row)] for row in cells]
-    lines = lines_table(list(columns), texts, widths, set(), pad_edge=False, width=width)
-    if lines is not None:
-        return lines
-    for col, col_width in zip(columns, widths):
-        table.add_column(col, no_wrap=True, min_width=col_width, max_width=col_width)
-    for row_texts in texts:  # Text, never markup: a name like "[/]" is shown as written
-        table.add_row(*row_texts)
-    return table
+    return fixed_table(list(columns), texts, widths, set(), pad_edge=False, width=width)
 
 
 def span_label(span: SpanRecord, agents: dict[str, str]) -> Text:
@@ -200,18 +208,7 @@ def checkpoint_table(checkpoints: list[Any], width: int = 80) -> Table | Lines:
         texts.append(cells)
     widths = [limits.get(i, natural[i]) for i in range(len(headers))]
     right = {i for i, header in enumerate(headers) if header in ("step", "replays")}
-    lines = lines_table(headers, texts, widths, right, pad_edge=True, width=width)
-    if lines is not None:
-        return lines
-    table = Table(box=None, header_style="bold")
-    for i, header in enumerate(headers):
-        table.add_column(
-            header, no_wrap=True, overflow="ellipsis", min_width=widths[i], max_width=widths[i],
-            justify="right" if i in right else "left",
-        )
-    for cells in texts:
-        table.add_row(*cells)
-    return table
+    return fixed_table(headers, texts, widths, right, pad_edge=True, width=width)
 
 
 ROLE_STYLE = {"system": "dim", "user": "bold green", "assistant": "bold magenta", "tool": "bold cyan"}

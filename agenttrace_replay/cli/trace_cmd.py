@@ -254,9 +254,8 @@ def show(ctx: typer.Context, trace: Annotated[str, typer.Argument(help="Trace id
     bundle = run(ctx, lambda db: traces.get_trace(db, trace))
     if json:
         from agenttrace_replay.importers.native import bundle_to_dict
-        from agenttrace_replay.jsonio import dumps_pretty
 
-        guarded(ctx, lambda: write_stdout(dumps_pretty(bundle_to_dict(bundle)) + "\n"))
+        guarded(ctx, lambda: print_json(bundle_to_dict(bundle)))
         return
     from agenttrace_replay.cli.render import trace_tree
 
